@@ -1,0 +1,2 @@
+package io.jmigrate.cli;
+public final class Main { public static void main(String[] a) {} }

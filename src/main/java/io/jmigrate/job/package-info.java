@@ -1,0 +1,2 @@
+/** Configured backup jobs: selection, hooks, schedules, retention, pruning, drills and notifications. */
+package io.jmigrate.job;
