@@ -1,0 +1,19 @@
+package io.jmigrate.snapshot;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * What retention needs to know about a snapshot.
+ *
+ * @param id the snapshot id (index digest, or its short form)
+ * @param container the container it belongs to; retention applies per container
+ * @param created when the container was frozen
+ */
+public record RetentionSnapshot(String id, String container, Instant created) {
+  public RetentionSnapshot {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(container, "container");
+    Objects.requireNonNull(created, "created");
+  }
+}
