@@ -178,7 +178,7 @@ public final class JobConfigLoader {
     String host = own.merged("host", defaults, origins);
     Consistency consistency = orElse(own.merged("consistency", defaults, origins), Consistency.PAUSE);
     Hooks hooks = orElse(own.merged("hooks", defaults, origins), Hooks.NONE);
-    ZoneId zone = orElse(own.merged("timezone", defaults, origins), ZoneOffset.UTC);
+    ZoneId zone = orElse(own.<ZoneId>merged("timezone", defaults, origins), ZoneOffset.UTC);
     ScheduleText scheduleText = own.merged("schedule", defaults, origins);
     RetentionPolicy retention = orElse(own.merged("retention", defaults, origins), RetentionPolicy.keepAll());
     Notification notification = own.merged("notify", defaults, origins);
