@@ -111,6 +111,8 @@ public final class WebhookNotifier {
       return code >= 500 || code == 429 || code == 408 ? "retry:" + why : why;
     } catch (java.net.http.HttpTimeoutException e) {
       return "retry:no answer within " + Durations.format(timeout);
+    } catch (java.net.ConnectException e) {
+      return "retry:cannot connect" + (e.getMessage() != null ? " (" + e.getMessage() + ")" : "");
     } catch (IOException e) {
       return "retry:" + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
     }
