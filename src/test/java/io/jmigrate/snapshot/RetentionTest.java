@@ -250,6 +250,24 @@ class RetentionTest {
   }
 
   @Test
+  void plan_examplesOfRetentionMd_matchTheDocs() throws Exception {
+    List<RetentionSnapshot> s = List.of(
+        snap("e", "web", "2026-11-23T01:00:00Z"),
+        snap("d", "web", "2026-11-22T23:00:00Z"),
+        snap("c", "web", "2026-11-22T03:00:00Z"),
+        snap("b", "web", "2026-11-16T03:00:00Z"),
+        snap("a", "web", "2026-11-01T03:00:00Z"));
+
+    assertThat(kept(Retention.plan(s, policy(RetentionPolicy.builder().keepLast(2)), UTC))).containsExactly(
+        Map.entry("e", List.of("last 1")), Map.entry("d", List.of("last 2")));
+    assertThat(kept(Retention.plan(s, policy(RetentionPolicy.builder().keepDaily(2)), UTC))).containsExactly(
+        Map.entry("e", List.of("daily 2026-11-23")), Map.entry("d", List.of("daily 2026-11-22")));
+    assertThat(kept(Retention.plan(s, policy(RetentionPolicy.builder().keepLast(1).keepWeekly(2)), UTC)))
+        .containsExactly(
+            Map.entry("e", List.of("last 1", "weekly 2026-W48")), Map.entry("d", List.of("weekly 2026-W47")));
+  }
+
+  @Test
   void plan_noRules_keepsEverything() {
     List<RetentionSnapshot> s = List.of(
         snap("a", "web", "2026-11-19T03:00:00Z"), snap("b", "web", "2026-11-20T03:00:00Z"));
