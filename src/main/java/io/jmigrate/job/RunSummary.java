@@ -77,8 +77,9 @@ public final class RunSummary {
    * @param container the container's name
    * @param repository the repository's location, without credentials
    * @param snapshot the snapshot id (short form), or null when it failed
-   * @param bytes bytes stored by this snapshot (new blobs only count once in the repository, but this is the
-   *     snapshot's size), 0 when it failed
+   * @param bytes the snapshot's size: the sum of the stored sizes of the blobs it references, as in its
+   *     {@code io.jmigrate.snapshot.size} annotation (blobs it shares with older snapshots count too); 0 when it
+   *     failed
    * @param duration from the start of its pre hooks to the end of its post hooks
    * @param error one line saying what failed and what to do, or null when it succeeded
    */
