@@ -67,6 +67,7 @@ public final class BackupRunner {
       throws BackupException, EngineException, StoreException, IOException, SnapshotException {
     Instant started = Instant.now();
     ObjectNode inspect = inspect(containerRef);
+    nameContainerReferences(inspect);
     String id = inspect.path("Id").asText();
     String name = stripSlash(inspect.path("Name").asText());
     JsonNode state = inspect.path("State");
@@ -159,6 +160,25 @@ public final class BackupRunner {
             + engine.display() + "; `docker ps -a` lists the containers there", e);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Rewrites {@code container:<id>} references (network, IPC and PID namespaces) to the other container's name:
+   * its id means nothing on another host, its name does.
+   */
+  private void nameContainerReferences(ObjectNode inspect) throws EngineException {
+    JsonNode host = inspect.path("HostConfig");
+    if (!(host instanceof ObjectNode)) {
+      return;
+    }
+    for (String field : List.of("NetworkMode", "IpcMode", "PidMode")) {
+      String v = host.path(field).asText("");
+      if (v.startsWith("container:")) {
+        String other = v.substring("container:".length());
+        String otherName = stripSlash(engine.inspectContainer(other).path("Name").asText(other));
+        ((ObjectNode) host).put(field, "container:" + otherName);
+      }
     }
   }
 

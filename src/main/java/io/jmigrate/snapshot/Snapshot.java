@@ -1,6 +1,7 @@
 package io.jmigrate.snapshot;
 
 import io.jmigrate.blob.Descriptor;
+import io.jmigrate.blob.Digest;
 import java.util.List;
 
 /**
@@ -15,6 +16,19 @@ public record Snapshot(
     Descriptor documentBlob,
     List<Part> parts) {
 
-  /** One stored object of a snapshot. Manifests and indexes are stored apart from blobs in registries. */
-  public record Part(Descriptor descriptor, boolean manifest, String role) {}
+  /**
+   * One stored object of a snapshot. Manifests and indexes are stored apart from blobs in registries. For layers and
+   * volumes, {@code diffId} and {@code uncompressedSize} describe the uncompressed tar; they are null and -1
+   * otherwise.
+   */
+  public record Part(Descriptor descriptor, boolean manifest, String role, Digest diffId, long uncompressedSize) {
+    static Part of(Descriptor d, boolean manifest, String role) {
+      return new Part(d, manifest, role, null, -1);
+    }
+
+    /** True for a layer or volume, whose content is compressed tar. */
+    public boolean isContent() {
+      return diffId != null;
+    }
+  }
 }

@@ -135,19 +135,23 @@ public final class SnapshotRepository {
       }
       SnapshotDocument doc = SnapshotDocument.parse(docBytes, what + " document");
       List<Snapshot.Part> parts = new ArrayList<>();
-      parts.add(new Snapshot.Part(summary.index(), true, "index"));
-      parts.add(new Snapshot.Part(imageManifest, true, "image manifest"));
-      parts.add(new Snapshot.Part(snapshotManifest, true, "snapshot manifest"));
-      parts.add(new Snapshot.Part(docBlob, false, "snapshot document"));
-      parts.add(new Snapshot.Part(doc.image().config(), false, "image config"));
+      parts.add(Snapshot.Part.of(summary.index(), true, "index"));
+      parts.add(Snapshot.Part.of(imageManifest, true, "image manifest"));
+      parts.add(Snapshot.Part.of(snapshotManifest, true, "snapshot manifest"));
+      parts.add(Snapshot.Part.of(docBlob, false, "snapshot document"));
+      parts.add(Snapshot.Part.of(doc.image().config(), false, "image config"));
       int i = 0;
       for (SnapshotDocument.Layer l : doc.image().layers()) {
-        parts.add(new Snapshot.Part(l.blob(), false, "image layer " + (i++)));
+        parts.add(new Snapshot.Part(l.blob(), false, "image layer " + (i++), l.diffId(), l.uncompressedSize()));
       }
       for (JsonNode l : sm.path("layers")) {
         Descriptor d = Json.MAPPER.treeToValue(l, Descriptor.class);
-        String role = d.annotation(VOLUME_NAME) == null ? "empty" : "volume " + d.annotation(VOLUME_NAME);
-        parts.add(new Snapshot.Part(d, false, role));
+        if (d.annotation(VOLUME_NAME) == null) {
+          parts.add(Snapshot.Part.of(d, false, "empty"));
+        } else {
+          parts.add(new Snapshot.Part(d, false, "volume " + d.annotation(VOLUME_NAME),
+              Digest.parse(d.annotation(Contents.DIFFID)), Long.parseLong(d.annotation(Contents.UNCOMPRESSED_SIZE))));
+        }
       }
       return new Snapshot(summary, doc, imageManifest, snapshotManifest, docBlob, parts);
     } catch (IOException e) {
@@ -198,7 +202,8 @@ public final class SnapshotRepository {
         continue;
       }
       Map<String, String> ann = new LinkedHashMap<>();
-      ann.put(VOLUME_NAME, v.name());
+      // Bind mounts have no volume name; their host path stands in for it.
+      ann.put(VOLUME_NAME, v.name() != null ? v.name() : v.source());
       ann.put(VOLUME_DESTINATION, v.destination());
       ann.put(Contents.DIFFID, v.diffId().toString());
       ann.put(Contents.UNCOMPRESSED_SIZE, Long.toString(v.uncompressedSize()));
