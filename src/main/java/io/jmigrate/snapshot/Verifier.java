@@ -66,7 +66,8 @@ public final class Verifier {
         good.add(d.digest());
         bytes += d.size();
       } catch (IOException | StoreException e) {
-        problems.add(what + ": " + e.getMessage());
+        String m = String.valueOf(e.getMessage());
+        problems.add(m.contains(what) ? m : what + ": " + m);
       }
     }
     return new Report(s, problems, objects, bytes);
