@@ -75,26 +75,22 @@ public final class SnapshotRepository {
    * exists.
    */
   public SnapshotSummary resolve(String query) throws StoreException, SnapshotException {
+    return resolve(list(), query, store.location());
+  }
+
+  /**
+   * Resolution over a listing, in docker's order: an exact tag or full id, then a container name (its latest
+   * snapshot), then a unique id prefix of at least 4 hex characters. Names come before prefixes so that a
+   * container called "cafe" is never mistaken for an id.
+   */
+  static SnapshotSummary resolve(List<SnapshotSummary> all, String query, String location) throws SnapshotException {
     if (query == null || query.isBlank()) {
       throw new SnapshotException(SnapshotException.Kind.INVALID, "no snapshot given");
     }
-    List<SnapshotSummary> all = list();
+    String hex = query.startsWith("sha256:") ? query.substring(7) : query;
     for (SnapshotSummary s : all) {
-      if (s.tag().equals(query)) {
+      if (s.tag().equals(query) || s.id().hex().equals(hex)) {
         return s;
-      }
-    }
-    if (HEX_PREFIX.matcher(query).matches()) {
-      String prefix = query.startsWith("sha256:") ? query.substring(7) : query;
-      List<SnapshotSummary> hits = all.stream().filter(s -> s.id().hex().startsWith(prefix))
-          .collect(Collectors.toList());
-      if (hits.size() == 1) {
-        return hits.get(0);
-      }
-      if (hits.size() > 1) {
-        throw new SnapshotException(SnapshotException.Kind.AMBIGUOUS, "snapshot id '" + query + "' is ambiguous in "
-            + store.location() + ": it matches " + hits.stream().map(s -> s.shortId() + " (" + s.container() + ")")
-                .collect(Collectors.joining(", ")) + "; give more characters");
       }
     }
     String name = stripSlash(query);
@@ -103,8 +99,20 @@ public final class SnapshotRepository {
     if (!ofContainer.isEmpty()) {
       return ofContainer.get(ofContainer.size() - 1);
     }
+    if (HEX_PREFIX.matcher(query).matches()) {
+      List<SnapshotSummary> hits = all.stream().filter(s -> s.id().hex().startsWith(hex))
+          .collect(Collectors.toList());
+      if (hits.size() == 1) {
+        return hits.get(0);
+      }
+      if (hits.size() > 1) {
+        throw new SnapshotException(SnapshotException.Kind.AMBIGUOUS, "snapshot id '" + query + "' is ambiguous in "
+            + location + ": it matches " + hits.stream().map(s -> s.shortId() + " (" + s.container() + ")")
+                .collect(Collectors.joining(", ")) + "; give more characters");
+      }
+    }
     throw new SnapshotException(SnapshotException.Kind.NOT_FOUND, "no snapshot '" + query + "' in "
-        + store.location() + (all.isEmpty() ? " (the repository has no snapshots)"
+        + location + (all.isEmpty() ? " (the repository has no snapshots)"
             : "; run `jmigrate snapshots` to list the " + all.size() + " there"));
   }
 

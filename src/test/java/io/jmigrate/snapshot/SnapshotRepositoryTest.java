@@ -108,28 +108,31 @@ class SnapshotRepositoryTest {
 
   @Test
   void resolve_ambiguousPrefix_listsTheCandidates() throws Exception {
-    // Publish until two ids share a first hex digit; 17 snapshots make a shared digit certain.
-    List<SnapshotSummary> all = new java.util.ArrayList<>();
-    String prefix = null;
-    for (int i = 0; i < 17 && prefix == null; i++) {
-      SnapshotSummary s = SnapshotFixtures.publish(repo, "c" + i, T0.plusSeconds(i));
-      for (SnapshotSummary o : all) {
-        if (o.id().hex().substring(0, 4).equals(s.id().hex().substring(0, 4))) {
-          prefix = s.id().hex().substring(0, 4);
-        }
-      }
-      all.add(s);
-    }
-    // Four hex digits rarely collide; fall back to checking the message path with a shared 4-digit prefix only
-    // when one occurred, and otherwise check that a too-short prefix is not treated as an id.
-    if (prefix != null) {
-      String p = prefix;
-      assertThatThrownBy(() -> repo.resolve(p)).isInstanceOf(SnapshotException.class)
-          .hasMessageContaining("ambiguous").hasMessageContaining("give more characters");
-    } else {
-      assertThatThrownBy(() -> repo.resolve(all.get(0).id().hex().substring(0, 3)))
-          .isInstanceOf(SnapshotException.class).hasMessageContaining("no snapshot");
-    }
+    List<SnapshotSummary> all = List.of(summary("abcd" + "1".repeat(60), "web"), summary("abcd" + "2".repeat(60), "db"));
+    assertThatThrownBy(() -> SnapshotRepository.resolve(all, "abcd", "file:/r")).isInstanceOf(SnapshotException.class)
+        .hasMessageContaining("ambiguous").hasMessageContaining("abcd11111111 (web)")
+        .hasMessageContaining("abcd22222222 (db)").hasMessageContaining("give more characters");
+    assertThat(SnapshotRepository.resolve(all, "abcd2", "file:/r").container()).isEqualTo("db");
+  }
+
+  @Test
+  void resolve_containerNamedLikeAnId_prefersTheName() throws Exception {
+    List<SnapshotSummary> all = List.of(summary("cafe" + "1".repeat(60), "web"), summary("0".repeat(64), "cafe"));
+    assertThat(SnapshotRepository.resolve(all, "cafe", "file:/r").container()).isEqualTo("cafe");
+  }
+
+  @Test
+  void resolve_shortPrefix_isNotTakenAsAnId() {
+    List<SnapshotSummary> all = List.of(summary("abcd" + "1".repeat(60), "web"));
+    assertThatThrownBy(() -> SnapshotRepository.resolve(all, "abc", "file:/r"))
+        .hasMessageContaining("no snapshot 'abc'");
+  }
+
+  private static SnapshotSummary summary(String hex, String container) {
+    io.jmigrate.blob.Descriptor d = io.jmigrate.blob.Descriptor.of(io.jmigrate.blob.MediaTypes.OCI_INDEX, null,
+        io.jmigrate.blob.Digest.ofHex(hex), 100, java.util.Map.of(SnapshotSummary.CONTAINER, container,
+            SnapshotSummary.CREATED, T0.toString()));
+    return SnapshotSummary.fromTag(io.jmigrate.store.Tag.of(container + "-" + hex.substring(0, 4), d)).orElseThrow();
   }
 
   @Test
