@@ -1,5 +1,6 @@
 package io.jmigrate.job;
 
+import io.jmigrate.backup.Consistency;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -127,7 +128,7 @@ public final class EffectiveSettings {
       try {
         consistency = Consistency.parse(c);
       } catch (IllegalArgumentException e) {
-        throw ConfigException.label(name, LABEL_CONSISTENCY, c, Consistency.EXPECTED);
+        throw ConfigException.label(name, LABEL_CONSISTENCY, c, JobConfigLoader.CONSISTENCY_EXPECTED);
       }
       sources.put("consistency", SettingSource.LABEL);
     }
@@ -240,7 +241,7 @@ public final class EffectiveSettings {
 
   @Override
   public String toString() {
-    return "container " + container + (excluded ? " (excluded)" : "") + ": consistency " + consistency.value()
+    return "container " + container + (excluded ? " (excluded)" : "") + ": consistency " + consistency.label()
         + " (" + source("consistency").name().toLowerCase(Locale.ROOT) + "), " + preHooks.size() + " pre hook(s), "
         + postHooks.size() + " post hook(s)";
   }

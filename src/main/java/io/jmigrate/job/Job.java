@@ -1,5 +1,6 @@
 package io.jmigrate.job;
 
+import io.jmigrate.backup.Consistency;
 import io.jmigrate.snapshot.RetentionPolicy;
 import java.time.ZoneId;
 import java.util.List;

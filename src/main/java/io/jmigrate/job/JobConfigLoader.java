@@ -1,5 +1,6 @@
 package io.jmigrate.job;
 
+import io.jmigrate.backup.Consistency;
 import io.jmigrate.job.YamlNode.ListNode;
 import io.jmigrate.job.YamlNode.MapNode;
 import io.jmigrate.job.YamlNode.Scalar;
@@ -48,6 +49,9 @@ public final class JobConfigLoader {
   static final List<String> REPOSITORY_KEYS =
       List.of("url", "s3-endpoint", "s3-region", "s3-path-style", "s3-checksum", "insecure-registry");
   static final List<String> NOTIFY_KEYS = List.of("webhook", "on");
+
+  /** What consistency errors say is expected. */
+  static final String CONSISTENCY_EXPECTED = "pause, stop or none";
 
   /** Docker's container name grammar (daemon/names), also used for job names. */
   static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]*");
@@ -416,11 +420,11 @@ public final class JobConfigLoader {
   }
 
   private Consistency consistency(YamlNode v, String path) throws ConfigException {
-    String c = string(v, path, Consistency.EXPECTED);
+    String c = string(v, path, CONSISTENCY_EXPECTED);
     try {
       return Consistency.parse(c);
     } catch (IllegalArgumentException e) {
-      throw at(v, path + ": " + e.getMessage());
+      throw at(v, path + ": bad consistency \"" + c + "\"; expected " + CONSISTENCY_EXPECTED);
     }
   }
 

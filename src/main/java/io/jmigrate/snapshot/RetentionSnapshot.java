@@ -16,4 +16,9 @@ public record RetentionSnapshot(String id, String container, Instant created) {
     Objects.requireNonNull(container, "container");
     Objects.requireNonNull(created, "created");
   }
+
+  /** A listed snapshot; the id is the full index digest ({@code sha256:…}). */
+  public static RetentionSnapshot of(SnapshotSummary s) {
+    return new RetentionSnapshot(s.id().toString(), s.container(), s.created());
+  }
 }

@@ -3,6 +3,7 @@ package io.jmigrate.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.jmigrate.backup.Consistency;
 import java.io.StringReader;
 import java.time.Duration;
 import java.util.List;

@@ -3,6 +3,7 @@ package io.jmigrate.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.jmigrate.backup.Consistency;
 import io.jmigrate.snapshot.RetentionPolicy;
 import io.jmigrate.store.StoreOptions;
 import java.io.IOException;

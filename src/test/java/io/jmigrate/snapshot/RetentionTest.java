@@ -291,6 +291,18 @@ class RetentionTest {
   }
 
   @Test
+  void of_listedSnapshot_takesDigestContainerAndCreated() {
+    io.jmigrate.blob.Digest digest = io.jmigrate.blob.Digest.of(new byte[] {1});
+    io.jmigrate.blob.Descriptor index = io.jmigrate.blob.Descriptor.of("application/vnd.oci.image.index.v1+json",
+        null, digest, 10, Map.of(SnapshotSummary.CONTAINER, "web", SnapshotSummary.CREATED, "2026-11-20T03:00:00Z"));
+    SnapshotSummary listed =
+        SnapshotSummary.fromTag(io.jmigrate.store.Tag.of("web-20261120T030000Z", index)).orElseThrow();
+
+    assertThat(RetentionSnapshot.of(listed))
+        .isEqualTo(new RetentionSnapshot(digest.toString(), "web", Instant.parse("2026-11-20T03:00:00Z")));
+  }
+
+  @Test
   void plan_nothingToPlan_isEmpty() throws Exception {
     RetentionPlan plan = Retention.plan(List.of(), policy(RetentionPolicy.builder().keepLast(1)), UTC);
 
