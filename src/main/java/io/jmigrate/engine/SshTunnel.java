@@ -227,7 +227,8 @@ final class SshTunnel implements Closeable {
             "Connection closed by",
             "Connection reset by")) {
       if (err.contains(known)) {
-        return new EngineException(Kind.UNREACHABLE, at + "ssh: " + lineWith(err, known));
+        String line = lineWith(err, known);
+        return new EngineException(Kind.UNREACHABLE, at + (line.startsWith("ssh: ") ? line : "ssh: " + line));
       }
     }
     return null;
