@@ -916,6 +916,11 @@ public final class Engine implements Closeable {
       try (Response r = client.execute(Request.builder().method(method).path(path).build())) {
         byte[] b = r.getBody().readNBytes(MAX_ERROR_BODY);
         String s = new String(b, StandardCharsets.UTF_8);
+        if (r.getStatusCode() == 400 && s.contains("HTTPS server")) {
+          throw new EngineException(Kind.AUTH, 400,
+              "cannot reach the Docker engine at " + where + ": it wants TLS; set DOCKER_TLS_VERIFY=1 and "
+                  + "DOCKER_CERT_PATH (or use a docker context with TLS files)", null);
+        }
         if (r.getStatusCode() >= 400) {
           throw new EngineException(Kind.UNREACHABLE, r.getStatusCode(),
               "cannot reach the Docker engine at " + where + ": " + action + " answered " + r.getStatusCode() + " "
