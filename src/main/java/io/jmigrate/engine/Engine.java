@@ -464,7 +464,7 @@ public final class Engine implements Closeable {
    * tags). The caller closes {@code tar}; it is streamed, never buffered whole.
    */
   public List<String> loadImage(InputStream tar) throws EngineException {
-    String action = "load an image into";
+    String action = "load an image";
     Call c = call(stream, "POST", "/images/load?quiet=1", new NonClosingInputStream(tar), action, "", "application/x-tar");
     List<String> loaded = new ArrayList<>();
     try (c) {
@@ -755,9 +755,51 @@ public final class Engine implements Closeable {
       }
     }
 
+    /**
+     * The live body. A transfer that breaks (the engine died, the connection dropped) fails with an IOException
+     * that names the action, the object and the host.
+     */
     InputStream stream() {
       return new FilterInputStream(response.getBody()) {
         private boolean done;
+
+        @Override
+        public int read() throws IOException {
+          try {
+            return super.read();
+          } catch (IOException e) {
+            throw broken(e);
+          }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+          try {
+            return super.read(b, off, len);
+          } catch (IOException e) {
+            throw broken(e);
+          }
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+          try {
+            return super.skip(n);
+          } catch (IOException e) {
+            throw broken(e);
+          }
+        }
+
+        private IOException broken(IOException e) {
+          if (done) {
+            return e;
+          }
+          String obj = object == null || object.isEmpty() ? "" : " " + object;
+          return new IOException(
+              "cannot " + action + obj + " on " + where + ": the transfer broke (" + rootCause(e).getMessage()
+                  + "); is dockerd still running?",
+              e);
+        }
 
         @Override
         public void close() {

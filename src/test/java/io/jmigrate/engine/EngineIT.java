@@ -427,6 +427,66 @@ class EngineIT {
         .isEqualTo(Kind.NOT_FOUND);
   }
 
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES) // a hang is the failure this test looks for
+  void loadImage_daemonKilledMidLoad_unreachableInsteadOfHanging() throws Exception {
+    try (DockerDaemon x = DockerHosts.startExtra("ml");
+        Engine e = Engine.connect(HostSpec.resolve(x.host(), Map.of(), null))) {
+      var in = new java.io.PipedInputStream(1 << 16);
+      var out = new java.io.PipedOutputStream(in);
+      java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+      ExecutorService ex = Executors.newFixedThreadPool(2);
+      try {
+        ex.submit(
+            () -> {
+              try (TarArchiveOutputStream t = new TarArchiveOutputStream(out)) {
+                TarArchiveEntry en = new TarArchiveEntry("0123/layer.tar");
+                en.setSize(4L << 30);
+                t.putArchiveEntry(en);
+                byte[] chunk = new byte[1 << 16];
+                while (true) {
+                  t.write(chunk);
+                  written.addAndGet(chunk.length);
+                }
+              }
+            });
+        ex.submit(
+            () -> {
+              while (written.get() < (64L << 20)) {
+                Thread.sleep(20);
+              }
+              x.kill();
+              return null;
+            });
+        assertThatThrownBy(() -> e.loadImage(in))
+            .isInstanceOf(EngineException.class)
+            .hasMessageStartingWith("cannot load an image on " + x.host() + ": ")
+            .extracting(t -> ((EngineException) t).kind())
+            .isEqualTo(Kind.UNREACHABLE);
+      } finally {
+        in.close(); // unblocks the writer
+        ex.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void saveImage_daemonKilledMidStream_ioExceptionNamingTheImage() throws Exception {
+    try (DockerDaemon x = DockerHosts.startExtra("ms");
+        Engine e = Engine.connect(HostSpec.resolve(x.host(), Map.of(), null))) {
+      TestImages.derived(x, "jmigrate-test/big:1", "dd if=/dev/urandom of=/blob bs=1M count=200");
+      try (InputStream in = e.saveImage("jmigrate-test/big:1")) {
+        assertThat(in.readNBytes(1 << 20)).hasSize(1 << 20);
+        x.kill();
+        assertThatThrownBy(() -> in.transferTo(java.io.OutputStream.nullOutputStream()))
+            .isInstanceOf(IOException.class)
+            .hasMessageStartingWith("cannot save image jmigrate-test/big:1 on " + x.host() + ": the transfer broke (")
+            .hasMessageEndingWith("); is dockerd still running?");
+      }
+    }
+  }
+
   // ---- volumes and networks
 
   @Test
