@@ -93,6 +93,9 @@ final class TarReader {
         name = cString(Arrays.copyOfRange(header, 345, 500)) + "/" + name;
       }
       e.name = gnuLongName != null ? gnuLongName : name;
+      if (e.type == TarEntry.FILE && type != '7' && name.endsWith("/")) {
+        e.type = TarEntry.DIR; // pre-POSIX (v7) tars mark directories by the trailing slash only
+      }
       if (gnuLongLink != null) {
         e.linkName = gnuLongLink;
       }
