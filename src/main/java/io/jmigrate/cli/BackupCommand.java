@@ -75,14 +75,14 @@ final class BackupCommand implements Callable<Integer> {
           ok++;
           spec.commandLine().getOut().println(r.container() + " " + r.snapshot().shortId() + " " + r.snapshot().tag());
           spec.commandLine().getOut().flush();
-          System.err.println("jmigrate: backed up " + r.container() + " as " + r.snapshot().shortId() + " ("
+          spec.commandLine().getErr().println("jmigrate: backed up " + r.container() + " as " + r.snapshot().shortId() + " ("
               + r.consistency() + ", frozen " + Format.duration(r.frozen()) + ", " + Format.bytes(r.bytesWritten())
               + " written, " + Format.bytes(r.bytesReused()) + " already stored, " + Format.duration(r.total()) + ")");
         } catch (Exception e) {
           if (containers.size() == 1) {
             throw e;
           }
-          System.err.println("jmigrate: backup of " + c + " failed: " + Main.oneLine(e));
+          spec.commandLine().getErr().println("jmigrate: backup of " + c + " failed: " + Main.oneLine(e));
           if (firstFailure == ExitCode.OK) {
             firstFailure = ExitCode.of(e);
           }

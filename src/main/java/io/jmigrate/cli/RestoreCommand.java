@@ -74,7 +74,7 @@ final class RestoreCommand implements Callable<Integer> {
             .restore(snap.document(), summary.shortId(), RestoreRunner.fromRepository(store, snap));
         spec.commandLine().getOut().println(r.name() + " " + r.id().substring(0, 12) + " " + r.state());
         spec.commandLine().getOut().flush();
-        System.err.println("jmigrate: restored " + r.name() + " on " + engine.display() + " from " + summary.shortId()
+        spec.commandLine().getErr().println("jmigrate: restored " + r.name() + " on " + engine.display() + " from " + summary.shortId()
             + ": " + r.state() + " (" + r.layersSent() + " of " + r.layersTotal() + " layers sent, "
             + Format.bytes(r.layerBytesSent()) + "; " + Format.bytes(r.volumeBytes()) + " of volume data; "
             + Format.duration(r.total()) + ")");

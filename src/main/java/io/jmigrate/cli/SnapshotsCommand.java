@@ -44,7 +44,7 @@ final class SnapshotsCommand implements Callable<Integer> {
       if (json) {
         out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(list)));
       } else if (list.isEmpty()) {
-        System.err.println("jmigrate: no snapshots" + (container == null ? "" : " of " + container) + " in "
+        spec.commandLine().getErr().println("jmigrate: no snapshots" + (container == null ? "" : " of " + container) + " in "
             + store.location());
       } else {
         String fmt = "%-12s  %-20s  %-20s  %-28s  %10s  %s%n";

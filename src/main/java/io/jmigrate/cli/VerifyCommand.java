@@ -60,11 +60,11 @@ final class VerifyCommand implements Callable<Integer> {
         out.flush();
       }
       if (bad > 0) {
-        System.err.println("jmigrate: " + bad + " of " + todo.size() + " snapshots in " + store.location()
+        spec.commandLine().getErr().println("jmigrate: " + bad + " of " + todo.size() + " snapshots in " + store.location()
             + " have problems; restore them from another copy (jmigrate copy) or take new backups");
         return ExitCode.CORRUPT;
       }
-      System.err.println("jmigrate: " + todo.size() + " snapshot(s) verified in " + store.location());
+      spec.commandLine().getErr().println("jmigrate: " + todo.size() + " snapshot(s) verified in " + store.location());
     }
     return ExitCode.OK;
   }
