@@ -431,15 +431,10 @@ public final class VolumeArchive {
       throw new IllegalArgumentException("topName must be one path element, got '" + topName + "'");
     }
     Set<String> ex = normalizeAll(exclude);
-    TarReader r = new TarReader(apiTar);
-    TarWriter w = new TarWriter(new BufferedOutputStream(new NonClosingOutput(out), 1 << 16));
-    byte[] buf = new byte[BUFFER];
-    long entries = 0;
-    TarEntry e;
-    while ((e = r.next()) != null) {
+    return rewrite(apiTar, out, e -> {
       String rel = relativeTo(top, e.name, e.name);
       if (isExcluded(rel, ex)) {
-        continue;
+        return false;
       }
       if (e.type == TarEntry.HARDLINK) {
         String target = relativeTo(top, e.linkName, e.name);
@@ -452,6 +447,47 @@ public final class VolumeArchive {
       e.name = e.isDirectory() ? (rel.isEmpty() ? "./" : "./" + rel + "/") : "./" + rel;
       if (rel.isEmpty() && !e.isDirectory()) {
         throw new IOException("archive entry '" + topName + "' is not a directory: not a volume archive");
+      }
+      return true;
+    });
+  }
+
+  /**
+   * The inverse of {@link #rebase}: puts a volume archive's entries under {@code dirName}/ (hard link targets too),
+   * so that it can be extracted into the parent of a mount point. The engine's archive API skips a "." entry
+   * (moby pkg/archive: an existing directory named "." is never touched), so the volume root's owner, mode and
+   * mtime only arrive when the root is a named entry. Does not close either stream.
+   */
+  public static Stats nest(InputStream volumeTar, String dirName, OutputStream out) throws IOException {
+    String dir = SaveArchive.normalize(dirName);
+    if (dir.isEmpty() || dir.contains("/")) {
+      throw new IllegalArgumentException("dirName must be one path element, got '" + dirName + "'");
+    }
+    return rewrite(volumeTar, out, e -> {
+      String rel = safeRelative(e.name, e.name);
+      if (e.type == TarEntry.HARDLINK) {
+        e.linkName = dir + "/" + safeRelative(e.linkName, e.name);
+      }
+      e.name = rel.isEmpty() ? dir + "/" : dir + "/" + rel + (e.isDirectory() ? "/" : "");
+      return true;
+    });
+  }
+
+  /** Decides, and may change, one entry's header while a tar is copied; false drops the entry. */
+  private interface EntryRewriter {
+    boolean rewrite(TarEntry e) throws IOException;
+  }
+
+  /** Copies a tar entry by entry through {@code rewriter}, content unchanged. */
+  private static Stats rewrite(InputStream in, OutputStream out, EntryRewriter rewriter) throws IOException {
+    TarReader r = new TarReader(in);
+    TarWriter w = new TarWriter(new BufferedOutputStream(new NonClosingOutput(out), 1 << 16));
+    byte[] buf = new byte[BUFFER];
+    long entries = 0;
+    TarEntry e;
+    while ((e = r.next()) != null) {
+      if (!rewriter.rewrite(e)) {
+        continue;
       }
       w.putEntry(e);
       entries++;

@@ -594,32 +594,22 @@ class VolumeArchiveTest {
   }
 
   @Test
-  void rebase_writeOfSameTree_givesSameBytes() throws IOException {
-    // What write() produces, wrapped as the archive API would name it, rebases back to the same bytes.
+  void nest_thenRebase_givesTheSameBytes() throws IOException {
+    // What write() produces, nested as the archive API names it, rebases back to the same bytes.
     Path src = Files.createDirectory(tmp.resolve("src"));
     buildTree(src);
     ByteArrayOutputStream direct = new ByteArrayOutputStream();
     VolumeArchive.write(src, Set.of(), direct);
     ByteArrayOutputStream api = new ByteArrayOutputStream();
-    TarReader r = new TarReader(new ByteArrayInputStream(direct.toByteArray()));
-    TarWriter w = new TarWriter(api);
-    byte[] buf = new byte[65536];
+    VolumeArchive.nest(new ByteArrayInputStream(direct.toByteArray()), "vol", api);
+    TarReader r = new TarReader(new ByteArrayInputStream(api.toByteArray()));
     TarEntry e;
     while ((e = r.next()) != null) {
-      e.name = "vol/" + e.name.substring(2);
+      assertThat(e.name).startsWith("vol/");
       if (e.type == TarEntry.HARDLINK) {
-        e.linkName = "vol/" + e.linkName.substring(2);
-      }
-      w.putEntry(e);
-      if (e.hasContent()) {
-        int n;
-        while ((n = r.read(buf, 0, buf.length)) > 0) {
-          w.write(buf, 0, n);
-        }
-        w.closeEntry(e.size);
+        assertThat(e.linkName).startsWith("vol/");
       }
     }
-    w.finish();
     ByteArrayOutputStream rebased = new ByteArrayOutputStream();
     VolumeArchive.rebase(new ByteArrayInputStream(api.toByteArray()), "vol", Set.of(), rebased);
     assertThat(Digest.of(rebased.toByteArray())).isEqualTo(Digest.of(direct.toByteArray()));

@@ -55,7 +55,7 @@ class BackupRestoreIT {
   void backupThenRestore_fidelitySet_matchesOnSecondHost(String reader, String writer) throws Exception {
     a.docker("volume", "create", "--label", "owner=fidelity", "fid-data");
     a.docker("network", "create", "--label", "net=fidelity", "fidnet");
-    List<String> run = new ArrayList<>(Fidelity.runArgs("fid", IMAGE, "fid-data", "fidnet"));
+    List<String> run = new ArrayList<>(Fidelity.runArgs("fid", IMAGE, "fid-data", "fidnet", Fidelity.freePort()));
     a.docker(run.toArray(String[]::new));
     awaitHealthy(a, "fid");
     // /etc/hostname, hosts, resolv.conf and mtab are written by each engine when it creates a container.
