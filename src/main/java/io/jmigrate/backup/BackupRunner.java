@@ -2,9 +2,11 @@ package io.jmigrate.backup;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jmigrate.blob.CountingOutputStream;
 import io.jmigrate.blob.Descriptor;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.MediaTypes;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.Shutdown;
@@ -43,6 +45,7 @@ public final class BackupRunner {
   private final Engine engine;
   private final SnapshotRepository repo;
   private final Options options;
+  private final TransferListener progress;
 
   /** How to back up. */
   public record Options(Consistency consistency, boolean includeBinds, Duration stopTimeout,
@@ -57,9 +60,15 @@ public final class BackupRunner {
       long bytesReused, Duration frozen, Duration total) {}
 
   public BackupRunner(Engine engine, SnapshotRepository repo, Options options) {
+    this(engine, repo, options, TransferListener.NONE);
+  }
+
+  /** As {@link #BackupRunner(Engine, SnapshotRepository, Options)}, reporting volume and layer transfers. */
+  public BackupRunner(Engine engine, SnapshotRepository repo, Options options, TransferListener progress) {
     this.engine = engine;
     this.repo = repo;
     this.options = options;
+    this.progress = progress == null ? TransferListener.NONE : progress;
   }
 
   /** Backs up one container by name or id. */
@@ -115,7 +124,7 @@ public final class BackupRunner {
       } finally {
         freeze.close();
       }
-      ImageExporter.Exported image = new ImageExporter(engine, store).export(tempImage, name);
+      ImageExporter.Exported image = new ImageExporter(engine, store, progress).export(tempImage, name);
       written += image.bytesWritten();
       reused += image.bytesReused();
       byte[] config = image.config();
@@ -185,7 +194,13 @@ public final class BackupRunner {
   private Contents.Stored storeVolume(String name, String id, MountPlan.Mount m, Store store, boolean hashFirst,
       boolean stable) throws IOException, StoreException {
     String what = name + ": " + m.describe();
-    Contents.Source source = VolumeSources.of(engine, id, m, options.reader());
+    Contents.Source read = VolumeSources.of(engine, id, m, options.reader());
+    // Counting only watches the bytes go by; a second pass (hash, then upload) is a second transfer.
+    Contents.Source source = out -> {
+      try (TransferListener.Transfer t = progress.start(what, -1)) {
+        read.accept(new CountingOutputStream(out, t));
+      }
+    };
     try {
       Digest known = null;
       if (hashFirst) {

@@ -25,6 +25,10 @@ import picocli.CommandLine.Spec;
         RestoreCommand.class,
         SnapshotsCommand.class,
         VerifyCommand.class,
+        RunCommand.class,
+        ScheduleCommand.class,
+        PruneCommand.class,
+        DrillCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @Spec

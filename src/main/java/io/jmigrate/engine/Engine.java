@@ -647,7 +647,7 @@ public final class Engine implements Closeable {
       watchdog.interrupt();
     }
     if (timedOut.get()) {
-      return ExecResult.of(-1, true);
+      return ExecResult.of(-1, true, execPid(id, container));
     }
     // The stream ends when the process ends; the exit code can lag a moment behind.
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -668,18 +668,44 @@ public final class Engine implements Closeable {
     }
   }
 
+  /** The host pid of an exec's process as the engine reports it, or 0 when it cannot be told. */
+  private long execPid(String execId, String container) {
+    try {
+      return call(api, "GET", "/exec/" + seg(execId) + "/json", null, "inspect exec of", container).json()
+          .path("Pid").asLong(0);
+    } catch (EngineException e) {
+      LOG.debug("cannot inspect exec {} of {}: {}", execId, container, e.getMessage());
+      return 0;
+    }
+  }
+
   /** The outcome of {@link #exec}. */
   public static final class ExecResult {
     private final int exitCode;
     private final boolean timedOut;
+    private final long pid;
 
-    private ExecResult(int exitCode, boolean timedOut) {
+    private ExecResult(int exitCode, boolean timedOut, long pid) {
       this.exitCode = exitCode;
       this.timedOut = timedOut;
+      this.pid = pid;
     }
 
     public static ExecResult of(int exitCode, boolean timedOut) {
-      return new ExecResult(exitCode, timedOut);
+      return new ExecResult(exitCode, timedOut, 0);
+    }
+
+    /** As {@link #of(int, boolean)}, with the host pid of a process that is still running. */
+    public static ExecResult of(int exitCode, boolean timedOut, long pid) {
+      return new ExecResult(exitCode, timedOut, pid);
+    }
+
+    /**
+     * For a timed-out exec: the host pid (in the engine host's pid namespace) of its process, which the engine
+     * API cannot stop; 0 when unknown.
+     */
+    public long pid() {
+      return pid;
     }
 
     /** -1 when timed out. */

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.archive.ChainIds;
 import io.jmigrate.archive.LoadArchiveWriter;
 import io.jmigrate.archive.VolumeArchive;
+import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.Json;
 import io.jmigrate.blob.Pipe;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.snapshot.Contents;
@@ -77,10 +79,17 @@ public final class RestoreRunner {
 
   private final Engine target;
   private final Options options;
+  private final TransferListener progress;
 
   public RestoreRunner(Engine target, Options options) {
+    this(target, options, TransferListener.NONE);
+  }
+
+  /** As {@link #RestoreRunner(Engine, Options)}, reporting each layer and volume sent to the target. */
+  public RestoreRunner(Engine target, Options options, TransferListener progress) {
     this.target = target;
     this.options = options;
+    this.progress = progress == null ? TransferListener.NONE : progress;
   }
 
   /** Content read from a repository, every byte digest-checked against the snapshot. */
@@ -214,7 +223,8 @@ public final class RestoreRunner {
       w.writeConfig(config);
       for (int i = skip; i < layers.size(); i++) {
         SnapshotDocument.Layer l = layers.get(i);
-        try (InputStream in = content.openLayer(i)) {
+        try (TransferListener.Transfer t = progress.start("layer " + l.diffId().shortHex(12), l.uncompressedSize());
+            InputStream in = new CountingInputStream(content.openLayer(i), t)) {
           w.writeLayer(l.diffId(), l.uncompressedSize(), in);
         }
         sent[0] += l.uncompressedSize();
@@ -314,7 +324,8 @@ public final class RestoreRunner {
       if (writeDirect(hostDir, v)) {
         Path dir = Path.of(hostDir);
         Files.createDirectories(dir);
-        try (InputStream in = content.openVolume(j)) {
+        try (TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
+            InputStream in = new CountingInputStream(content.openVolume(j), t)) {
           VolumeArchive.extract(in, dir);
         }
         LOG.info("filled {} directly at {}", describe(v), dir);
@@ -363,7 +374,8 @@ public final class RestoreRunner {
       for (Map.Entry<Integer, String> e : sources.entrySet()) {
         SnapshotDocument.Volume v = volumes.get(e.getKey());
         String dir = Integer.toString(e.getKey());
-        try (InputStream in = content.openVolume(e.getKey());
+        try (TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
+            InputStream in = new CountingInputStream(content.openVolume(e.getKey()), t);
             InputStream nested = Pipe.produce("nest-" + dir, out -> VolumeArchive.nest(in, dir, out))) {
           // Extract into the parent with the root as a named entry: the engine skips a "." entry, which would
           // lose the volume root's owner, mode and mtime.
