@@ -135,7 +135,7 @@ class JobRunIT {
     assertThat(r.err()).contains("did not finish within its timeout of 2s (killed)").contains("starting");
     assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0)).isLessThan(120);
     assertThat(JobTesting.state(a, "web")).isEqualTo("running");
-    assertThat(a.docker("top", "web", "-o", "args")).doesNotContain("sleep 300");
+    assertThat(a.docker("top", "web", "-o", "pid,args")).doesNotContain("sleep 300");
     assertThat(JobTesting.tags(repo)).isEmpty();
   }
 
