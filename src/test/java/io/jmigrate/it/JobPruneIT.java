@@ -91,7 +91,7 @@ class JobPruneIT {
   @Test
   void prune_whileABackupOfALargeVolumeIsInFlight_losesNothingAndTheNewSnapshotRestores() throws Exception {
     a.docker("run", "-d", "--name", "big", "--network", "none", "-v", "big-data:/data", TestImages.BASE, "sh", "-c",
-        "echo old > /data/value; exec sleep 100000");
+        "[ -f /data/value ] || echo old > /data/value; exec sleep 100000");
     JobTesting.awaitFile(a, "big", "/data/value");
     assertThat(Cli.run("backup", "-H", a.host(), "--repo", repo.toString(), "big").exitCode()).isZero();
     // 256 MiB of random data, so the next backup runs for a while.
@@ -100,6 +100,7 @@ class JobPruneIT {
     String md5 = a.docker("exec", "big", "cat", "/data/big.md5").strip();
 
     // The backup runs as its own process, holding the repository's shared lock.
+    String backupLog = "";
     Process backup = new ProcessBuilder(Cli.javaCommand("-Xmx256m", "backup", "-H", a.host(), "--repo",
         repo.toString(), "big")).redirectErrorStream(true).redirectOutput(tmp.resolve("backup.log").toFile()).start();
     try {
@@ -117,15 +118,17 @@ class JobPruneIT {
       assertThat(backup.waitFor(10, TimeUnit.MINUTES)).isTrue();
       assertThat(backup.exitValue()).as(Files.readString(tmp.resolve("backup.log"))).isZero();
       assertThat(waited.out()).contains("1 snapshot(s) forgotten, 1 kept");
+      backupLog = Files.readString(tmp.resolve("backup.log")) + "\n" + waited;
     } finally {
       backup.destroyForcibly();
     }
     assertThat(JobTesting.tags(repo)).hasSize(1);
+    String kept = Cli.run("snapshots", "--repo", repo.toString()).out();
     Cli.Run verify = Cli.run("verify", "--repo", repo.toString());
     assertThat(verify.exitCode()).as(verify.toString()).isZero();
     Cli.Run restore = Cli.run("restore", "-H", b.host(), "--repo", repo.toString(), "big");
     assertThat(restore.exitCode()).as(restore.toString()).isZero();
-    assertThat(b.docker("exec", "big", "cat", "/data/value").strip()).isEqualTo("new");
+    assertThat(b.docker("exec", "big", "cat", "/data/value").strip()).as(kept + "\n" + backupLog).isEqualTo("new");
     assertThat(b.docker("exec", "big", "md5sum", "/data/big").strip()).isEqualTo(md5);
   }
 

@@ -84,7 +84,9 @@ class JobScheduleIT {
     TestClock clock = new TestClock(Instant.parse("2026-11-20T01:29:00Z"));
     Instant end = Instant.parse("2026-11-20T01:31:00Z");
     List<RunSummary> runs = new CopyOnWriteArrayList<>();
-    JobRunner runner = new JobRunner(JobRunner.Settings.defaults("test"));
+    // The run reads the same clock: its summary says when, by the schedule's time, it started.
+    JobRunner runner = new JobRunner(new JobRunner.Settings(java.time.Duration.ZERO,
+        io.jmigrate.job.EffectiveSettings.Overrides.NONE, "test", null, null, clock, null));
     Scheduler[] holder = new Scheduler[1];
     Scheduler s = new Scheduler(jobs, job -> {
       RunSummary r = runner.run(job).summary();
