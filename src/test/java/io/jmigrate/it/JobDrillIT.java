@@ -115,6 +115,36 @@ class JobDrillIT {
   }
 
   @Test
+  void drill_sigtermWhileWaitingForTheClone_removesEverythingItCreated() throws Exception {
+    a.docker("run", "-d", "--name", "slow", "--network", "none", "--tmpfs", "/run", "-v", "slowdata:/data",
+        "--health-cmd", "test -f /run/ready", "--health-interval", "1s", "--health-retries", "1000", TestImages.BASE,
+        "sleep", "100000");
+    a.docker("exec", "slow", "touch", "/run/ready");
+    JobTesting.awaitHealthy(a, "slow");
+    Cli.Run backup = Cli.run("backup", "-H", a.host(), "--repo", repo, "slow");
+    assertThat(backup.exitCode()).as(backup.toString()).isZero();
+    String clone = "slow-drill-" + backup.out().split("\\s+")[1];
+    List<String> before = inventory(a);
+
+    Process p = new ProcessBuilder(Cli.javaCommand("-Xmx256m", "drill", "slow", "-H", a.host(), "--repo", repo,
+        "--timeout", "600")).redirectErrorStream(true).redirectOutput(tmp.resolve("drill.log").toFile()).start();
+    try {
+      // The clone is up but never turns healthy: the drill waits for it.
+      for (int i = 0; i < 1200 && a.run(null, "inspect", clone).exitCode != 0; i++) {
+        Thread.sleep(50);
+      }
+      assertThat(a.run(null, "inspect", clone).exitCode).as(java.nio.file.Files.readString(tmp.resolve("drill.log")))
+          .isZero();
+      p.destroy(); // SIGTERM
+      assertThat(p.waitFor(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+    assertThat(p.exitValue()).isEqualTo(143);
+    assertThat(inventory(a)).as(java.nio.file.Files.readString(tmp.resolve("drill.log"))).isEqualTo(before);
+  }
+
+  @Test
   void drill_checkCommandFails_exitsDrillFailedWithItsOutput() throws Exception {
     a.docker("run", "-d", "--name", "svc", "--network", "none", TestImages.BASE, "sleep", "100000");
     assertThat(Cli.run("backup", "-H", a.host(), "--repo", repo, "svc").exitCode()).isZero();
