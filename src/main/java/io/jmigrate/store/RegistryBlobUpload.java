@@ -11,9 +11,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A streamed blob upload of unknown length, as a chunked upload (distribution-spec v1.1, "Pushing a blob in
- * chunks"): {@code POST /blobs/uploads/} opens a session, each full chunk goes up as
- * {@code PATCH <location>} with {@code Content-Range: <start>-<end>}, and {@code PUT <location>&digest=…} with the
- * last partial chunk closes it. Every answer carries the next Location, which the next request must use.
+ * chunks"): {@code POST /blobs/uploads/} opens a session, each chunk goes up as {@code PATCH <location>} with
+ * {@code Content-Range: <start>-<end>} (full ones as they fill, the last one at commit), and an empty
+ * {@code PUT <location>&digest=…} closes it. Every answer carries the next Location, which the next request must
+ * use.
  *
  * <ul>
  *   <li>At most one chunk is held in memory: writes block while a full chunk is sent.
@@ -193,13 +194,17 @@ final class RegistryBlobUpload implements BlobUpload {
     if (committed) {
       throw new IllegalStateException("upload already committed");
     }
+    if (failure != null) {
+      // The write that failed already aborted the upload; report why.
+      Throwable cause = failure.getCause();
+      StoreException.Kind kind = cause instanceof StoreException ? ((StoreException) cause).kind()
+          : StoreException.Kind.UNAVAILABLE;
+      throw new StoreException(kind, "cannot commit blob " + digest + " to " + store.location() + ": "
+          + failure.getMessage(), failure);
+    }
     if (aborted) {
       throw new StoreException(StoreException.Kind.OTHER,
           "cannot commit blob " + digest + " to " + store.location() + ": the upload was aborted");
-    }
-    if (failure != null) {
-      throw new StoreException(StoreException.Kind.UNAVAILABLE,
-          "cannot commit blob " + digest + " to " + store.location() + ": " + failure.getMessage(), failure);
     }
     long total = sent + fill;
     if (size != total) {
@@ -220,6 +225,15 @@ final class RegistryBlobUpload implements BlobUpload {
         return d;
       }
       URI s = hasSession ? session : session();
+      if (fill > 0) {
+        // The last bytes go as a PATCH too, and the PUT carries none: after a failed PUT (a digest mismatch)
+        // distribution can cancel the session only when its state matches what it holds, which a PUT with a
+        // body would leave behind.
+        patch(s);
+        synchronized (state) {
+          s = session;
+        }
+      }
       put(s, digest);
       committed = true;
       buf = new byte[0];
@@ -233,13 +247,9 @@ final class RegistryBlobUpload implements BlobUpload {
   private void put(URI s, Digest digest) throws StoreException {
     String what = "finish the upload of blob " + digest + " to " + store.location();
     URI uri = RegistryStore.withQuery(s, "digest=" + RegistryStore.encode(digest.toString()));
-    RegistryClient.Request req = RegistryClient.Request
-        .withBody("PUT", uri, buf, 0, fill, RegistryAuth.Access.PUSH, what)
+    RegistryClient.Request req = RegistryClient.Request.of("PUT", uri, RegistryAuth.Access.PUSH, what)
         .header("Content-Type", "application/octet-stream")
         .idempotent(false);
-    if (fill > 0) {
-      req.header("Content-Range", sent + "-" + (sent + fill - 1));
-    }
     RegistryClient.Response r;
     try {
       r = client.send(req);
