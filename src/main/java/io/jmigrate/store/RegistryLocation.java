@@ -106,7 +106,19 @@ final class RegistryLocation {
 
   private static StoreException invalid(String url, String why) {
     return new StoreException(StoreException.Kind.INVALID,
-        "not a registry repository URL: '" + url + "': " + why + "; " + USAGE);
+        "not a registry repository URL: '" + redact(url) + "': " + why + "; " + USAGE);
+  }
+
+  /** The URL without what stands before an '@' in its authority, which may be a password. */
+  private static String redact(String url) {
+    if (url == null) {
+      return null;
+    }
+    int scheme = url.indexOf("://");
+    int start = scheme < 0 ? 0 : scheme + 3;
+    int slash = url.indexOf('/', start);
+    int at = url.lastIndexOf('@', slash < 0 ? url.length() : slash);
+    return at < start ? url : url.substring(0, start) + "***@" + url.substring(at + 1);
   }
 
   /** The host as written, lowercased; an IPv6 literal keeps its brackets. */

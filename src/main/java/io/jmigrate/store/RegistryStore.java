@@ -20,6 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,9 +36,9 @@ import org.slf4j.LoggerFactory;
  *       {@link RegistryBlobUpload}; reads are digest-checked.
  *   <li>Manifests and indexes: PUT and GET under {@code /manifests/}, with the OCI media types in Accept (a
  *       Docker-v2-only Accept gets 404 on OCI manifests from distribution 2.8).
- *   <li>Tags are registry tags. A tag's descriptor is read back from the registry (HEAD for digest, size and
- *       type; GET, cached per digest, for the index's artifactType and annotations), since a registry keeps no
- *       descriptor of its own for a tag.
+ *   <li>Tags are registry tags. A tag's descriptor is read back from the tagged manifest (one GET: digest,
+ *       size, type, and the index's artifactType and annotations), since a registry keeps no descriptor of its
+ *       own for a tag.
  *   <li>A registry cannot list blobs nor store small objects: {@link #listBlobs()} fails with INVALID, aliases
  *       are rebuilt from the snapshots reachable from tags ({@link RegistryAliases}), and the lock is a set of
  *       tags ({@link RegistryLock}). See docs/registry.md.
@@ -50,6 +54,7 @@ public final class RegistryStore implements Store {
   static final int MANIFEST_LIMIT = 4 << 20;
   private static final int CACHED_MANIFEST_LIMIT = 64 << 10;
   private static final int CACHED_MANIFESTS = 256;
+  private static final int LIST_PARALLELISM = 4;
   static final String MANIFEST_ACCEPT = String.join(", ", MediaTypes.OCI_INDEX, MediaTypes.OCI_MANIFEST,
       MediaTypes.DOCKER_MANIFEST_LIST, MediaTypes.DOCKER_MANIFEST);
 
@@ -452,7 +457,13 @@ public final class RegistryStore implements Store {
             "cannot " + what + " from " + location() + ": " + e.getMessage(), e);
       }
       String contentType = r.header("Content-Type").map(RegistryStore::stripParams).orElse(null);
-      return Optional.of(new Manifest(bytes, mediaTypeOf(bytes, contentType), Digest.of(bytes)));
+      Digest digest = Digest.of(bytes);
+      String echoed = r.header("Docker-Content-Digest").orElse(null);
+      if (echoed != null && Digest.isValid(echoed) && !Digest.parse(echoed).equals(digest)) {
+        throw new StoreException(StoreException.Kind.CORRUPT, object + " in " + location() + " is corrupt: the "
+            + "registry calls it " + echoed + " but its content has digest " + digest);
+      }
+      return Optional.of(new Manifest(bytes, mediaTypeOf(bytes, contentType), digest));
     }
   }
 
@@ -498,14 +509,48 @@ public final class RegistryStore implements Store {
 
   @Override
   public List<Tag> listTags() throws StoreException {
-    List<Tag> tags = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (String name : listTagNames()) {
-      if (internalTag(name)) {
-        continue;
+      if (!internalTag(name)) {
+        names.add(name);
       }
-      describeTag(name).ifPresent(tags::add);
     }
-    return tags;
+    List<Tag> tags = new ArrayList<>();
+    if (names.size() <= 2) {
+      for (String name : names) {
+        describeTag(name).ifPresent(tags::add);
+      }
+      return tags;
+    }
+    // One GET per tag: a few in flight at once, so that a repository with many snapshots lists quickly.
+    ExecutorService pool = Executors.newFixedThreadPool(LIST_PARALLELISM, r -> {
+      Thread t = new Thread(r, "jmigrate-registry-list");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<Optional<Tag>>> futures = new ArrayList<>();
+      for (String name : names) {
+        futures.add(pool.submit(() -> describeTag(name)));
+      }
+      for (Future<Optional<Tag>> f : futures) {
+        try {
+          f.get().ifPresent(tags::add);
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof StoreException) {
+            throw (StoreException) e.getCause();
+          }
+          throw new StoreException(StoreException.Kind.OTHER,
+              "cannot list the tags of " + location() + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new StoreException(StoreException.Kind.UNAVAILABLE, "interrupted while listing " + location());
+        }
+      }
+      return tags;
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Override
@@ -572,46 +617,19 @@ public final class RegistryStore implements Store {
     return null;
   }
 
-  /** HEAD the tag for digest, type and size; the artifactType and annotations come from the (cached) body. */
+  /**
+   * One GET of the tag's manifest gives everything: digest (computed from the bytes, and checked against the
+   * registry's Docker-Content-Digest), size, media type, and the index's artifactType and annotations, which a
+   * listing needs (see docs/repository-format.md). A HEAD would save bytes but not requests: the annotations are
+   * only in the body.
+   */
   Optional<Tag> describeTag(String name) throws StoreException {
-    String what = "read tag " + name;
-    Digest digest;
-    String mediaType;
-    long size;
-    try (RegistryClient.Response r = client.send(RegistryClient.Request
-        .of("HEAD", manifestUri(name), RegistryAuth.Access.PULL, what + " of " + location())
-        .header("Accept", MANIFEST_ACCEPT))) {
-      if (r.status() == 404) {
-        return Optional.empty();
-      }
-      if (r.status() != 200) {
-        throw client.error(r, what);
-      }
-      String echoed = r.header("Docker-Content-Digest").orElse(null);
-      digest = echoed != null && Digest.isValid(echoed) ? Digest.parse(echoed) : null;
-      mediaType = r.header("Content-Type").map(RegistryStore::stripParams).orElse(null);
-      size = r.header("Content-Length").map(Long::parseLong).orElse(-1L);
+    Optional<Manifest> found = fetchManifest(name, "tag " + name);
+    if (found.isEmpty()) {
+      return Optional.empty();
     }
-    Manifest m;
-    if (digest == null) {
-      // A registry that does not say the digest: read the manifest to compute it.
-      Optional<Manifest> byTag = fetchManifest(name, "tag " + name);
-      if (byTag.isEmpty()) {
-        return Optional.empty();
-      }
-      m = byTag.get();
-      digest = m.digest;
-      remember(digest, m.bytes);
-    } else {
-      try {
-        m = fetchManifest(digest);
-      } catch (StoreException e) {
-        if (e.kind() == StoreException.Kind.NOT_FOUND) {
-          return Optional.empty();
-        }
-        throw e;
-      }
-    }
+    Manifest m = found.get();
+    remember(m.digest, m.bytes);
     String artifactType = null;
     Map<String, String> annotations = new TreeMap<>();
     try {
@@ -626,9 +644,7 @@ public final class RegistryStore implements Store {
     } catch (IOException e) {
       LOG.debug("tag {} in {} points at a manifest that is not JSON", name, location());
     }
-    String type = m.mediaType != null ? m.mediaType : mediaType;
-    long length = size >= 0 && size == m.bytes.length ? size : m.bytes.length;
-    return Optional.of(Tag.of(name, Descriptor.of(type, artifactType, digest, length, annotations)));
+    return Optional.of(Tag.of(name, Descriptor.of(m.mediaType, artifactType, m.digest, m.bytes.length, annotations)));
   }
 
   @Override
