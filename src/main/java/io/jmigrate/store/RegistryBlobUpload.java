@@ -162,8 +162,16 @@ final class RegistryBlobUpload implements BlobUpload {
           throw client.error(r, what);
         }
         URI next = store.uploadLocation(r, what);
+        boolean abortedMeanwhile;
         synchronized (state) {
           session = next;
+          abortedMeanwhile = aborted;
+        }
+        if (abortedMeanwhile) {
+          // abort() ran during this PATCH and cancelled with the previous Location, whose state the registry no
+          // longer accepts: cancel again with the new one.
+          store.cancelSession(next);
+          throw new StoreException(StoreException.Kind.OTHER, "the upload to " + store.location() + " was aborted");
         }
         sent += fill;
         fill = 0;
@@ -219,7 +227,7 @@ final class RegistryBlobUpload implements BlobUpload {
         hasSession = session != null;
       }
       if (store.hasBlob(digest)) {
-        LOG.debug("blob {} already in {}: not sent again", digest, store.location());
+        LOG.debug("blob {} already stored, skipped ({})", digest, store.location());
         abort();
         committed = true;
         return d;

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The repository lock of a registry, made of tags, since a registry has no other small mutable objects: each
- * holder tags a tiny artifact manifest {@code jmigrate-lock-<mode>-<uuid>} whose config blob is the holder JSON
+ * holder tags a tiny artifact manifest {@code _jmigrate-lock-<mode>-<uuid>} whose config blob is the holder JSON
  * (command, host, pid, since, last refresh). Taking the lock:
  * <ol>
  *   <li>list the lock tags; if a live conflicting holder exists, wait and look again;
@@ -134,7 +134,7 @@ final class RegistryLock implements StoreLock {
   static StoreLock acquire(RegistryStore store, Store.LockMode mode, String purpose, Duration wait)
       throws StoreException {
     String id = UUID.randomUUID().toString();
-    String tag = RegistryStore.INTERNAL_TAG_PREFIX + mode.name().toLowerCase(Locale.ROOT) + "-" + id;
+    String tag = RegistryStore.LOCK_TAG_PREFIX + mode.name().toLowerCase(Locale.ROOT) + "-" + id;
     Instant since = Instant.now();
     Holder me = new Holder(id, mode, purpose, hostName(), ProcessHandle.current().pid(), since, since, false);
     Instant deadline = since.plus(wait == null ? Duration.ZERO : wait);
@@ -174,10 +174,10 @@ final class RegistryLock implements StoreLock {
   static List<Holder> conflicts(RegistryStore store, Store.LockMode mode, String myId) throws StoreException {
     List<Holder> found = new ArrayList<>();
     for (String name : store.listTagNames()) {
-      if (!RegistryStore.internalTag(name) || name.endsWith(myId)) {
+      if (!name.startsWith(RegistryStore.LOCK_TAG_PREFIX) || name.endsWith(myId)) {
         continue;
       }
-      boolean otherShared = name.startsWith(RegistryStore.INTERNAL_TAG_PREFIX + "shared-");
+      boolean otherShared = name.startsWith(RegistryStore.LOCK_TAG_PREFIX + "shared-");
       if (mode == Store.LockMode.SHARED && otherShared) {
         continue;
       }

@@ -48,8 +48,13 @@ import org.slf4j.LoggerFactory;
 public final class RegistryStore implements Store {
   private static final Logger LOG = LoggerFactory.getLogger(RegistryStore.class);
   static final ObjectMapper JSON = new ObjectMapper();
-  /** Tags that jmigrate uses internally (locks) start with this; they are never listed. */
-  static final String INTERNAL_TAG_PREFIX = "jmigrate-lock-";
+  /**
+   * Tags that jmigrate uses internally (locks, aliases) start with this; they are never listed. A snapshot tag
+   * starts with a container name, which cannot start with '_', so the two never collide.
+   */
+  static final String INTERNAL_TAG_PREFIX = "_jmigrate-";
+  static final String LOCK_TAG_PREFIX = INTERNAL_TAG_PREFIX + "lock-";
+  static final String ALIAS_TAG_PREFIX = INTERNAL_TAG_PREFIX + "alias-";
   /** Registries refuse manifests over 4 MiB (distribution's default limit); nothing we write comes close. */
   static final int MANIFEST_LIMIT = 4 << 20;
   private static final int CACHED_MANIFEST_LIMIT = 64 << 10;
@@ -199,7 +204,7 @@ public final class RegistryStore implements Store {
     Digest digest = Digest.of(content);
     Descriptor d = Descriptor.of(mediaType, digest, content.length);
     if (hasBlob(digest)) {
-      LOG.debug("blob {} already in {}: not sent again", digest, location());
+      LOG.debug("blob {} already stored, skipped ({})", digest, location());
       return d;
     }
     URI session = startSession("write blob " + digest);
@@ -306,8 +311,18 @@ public final class RegistryStore implements Store {
     return new DigestingInputStream(r.body(), digest, size, name);
   }
 
+  /**
+   * Deletes the blob and, when {@code digest} names a manifest or index of this repository, that manifest too: a
+   * registry keeps manifests apart from blobs, and its garbage collection frees nothing that a manifest still
+   * references (see docs/registry.md, "Freeing space").
+   */
   @Override
   public void deleteBlob(Digest digest) throws StoreException {
+    if (!deleteManifestIfAllowed(digest, "delete manifest " + digest)) {
+      throw new StoreException(StoreException.Kind.OTHER, "cannot delete manifest " + digest + " in " + location()
+          + ": the registry does not allow deletes (405); enable them in its configuration "
+          + "(distribution: storage.delete.enabled: true, or REGISTRY_STORAGE_DELETE_ENABLED=true)");
+    }
     String what = "delete blob " + digest;
     try (RegistryClient.Response r = client.send(RegistryClient.Request
         .of("DELETE", blobUri(digest), RegistryAuth.Access.DELETE, what + " in " + location()))) {
@@ -362,19 +377,16 @@ public final class RegistryStore implements Store {
       throw new IllegalArgumentException("manifest content has digest " + digest + ", not " + descriptor.digest());
     }
     if (hasManifest(digest)) {
-      LOG.debug("manifest {} already in {}: not sent again", digest, location());
-      remember(digest, content);
+      LOG.debug("manifest {} already stored, skipped ({})", digest, location());
       return;
     }
     putManifest(digest.toString(), descriptor.mediaType(), content, digest, "store manifest " + digest);
-    remember(digest, content);
   }
 
   /** PUT of {@code content} under a tag or digest {@code reference}, for internal objects (lock tags). */
   void putManifestAs(String reference, String mediaType, byte[] content, Digest digest, String what)
       throws StoreException {
     putManifest(reference, mediaType, content, digest, what);
-    remember(digest, content);
   }
 
   /** PUT /manifests/REFERENCE and checks the digest the registry computed. */
@@ -654,8 +666,11 @@ public final class RegistryStore implements Store {
   }
 
   /**
-   * distribution 2.8 cannot delete a tag alone: DELETE by digest removes the manifest, and with it every tag
-   * that points at it (jmigrate gives each snapshot index its own tag). Returns false when the tag was absent.
+   * Removes the tag and keeps the tagged content, as every store does (prune decides what is unreferenced).
+   * distribution 2.8 has no tag deletion (the OCI spec makes it optional, and its DELETE by tag answers 400): DELETE
+   * by digest removes the manifest with every tag that points at it, so the manifest is then put back by digest,
+   * untagged. jmigrate gives each snapshot index its own tag, so no other tag is lost. Returns false when the tag
+   * was absent.
    */
   boolean deleteTagInternal(String name) throws StoreException {
     String what = "read tag " + name;
@@ -672,14 +687,20 @@ public final class RegistryStore implements Store {
       String echoed = r.header("Docker-Content-Digest").orElse(null);
       digest = echoed != null && Digest.isValid(echoed) ? Digest.parse(echoed) : null;
     }
+    Manifest m;
     if (digest == null) {
-      Optional<Manifest> m = fetchManifest(name, "tag " + name);
-      if (m.isEmpty()) {
+      Optional<Manifest> byTag = fetchManifest(name, "tag " + name);
+      if (byTag.isEmpty()) {
         return false;
       }
-      digest = m.get().digest;
+      m = byTag.get();
+    } else {
+      m = fetchManifest(digest);
     }
-    deleteManifest(digest, "delete tag " + name);
+    deleteManifest(m.digest, "delete tag " + name);
+    putManifest(m.digest.toString(), m.mediaType, m.bytes, m.digest, "keep manifest " + m.digest
+        + " after deleting its tag " + name);
+    LOG.debug("deleted tag {} of {}; manifest {} kept", name, location(), m.digest);
     return true;
   }
 

@@ -30,10 +30,37 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Tests for {@link RegistryStore}. */
-class RegistryStoreIT {
+/** Tests for {@link RegistryStore}: the {@link StoreContract} and what is particular to a registry. */
+class RegistryStoreIT extends StoreContract {
   private static RegistryServer server;
   private static int repoCounter;
+  private String contractRepo;
+
+  @Override
+  protected Store openStore() throws Exception {
+    contractRepo = newRepo();
+    return open(contractRepo);
+  }
+
+  @Override
+  protected Store reopen() throws Exception {
+    return open(contractRepo);
+  }
+
+  @Override
+  protected void corrupt(Digest digest) throws Exception {
+    server.corrupt(digest);
+  }
+
+  @Override
+  protected List<String> stagingLeftovers() throws Exception {
+    return uploadsInProgress(contractRepo);
+  }
+
+  @Override
+  protected boolean canListBlobs() {
+    return false;
+  }
 
   @BeforeAll
   static void startRegistry() throws IOException {
@@ -404,18 +431,6 @@ class RegistryStoreIT {
   }
 
   @Test
-  void getManifest_missing_failsNotFound() throws Exception {
-    try (RegistryStore store = open(newRepo())) {
-      Digest missing = Digest.of("no manifest".getBytes(StandardCharsets.UTF_8));
-
-      assertThatThrownBy(() -> store.getManifest(missing))
-          .isInstanceOf(StoreException.class)
-          .hasMessageContaining(missing.toString())
-          .extracting(e -> ((StoreException) e).kind()).isEqualTo(StoreException.Kind.NOT_FOUND);
-    }
-  }
-
-  @Test
   void putTag_snapshotIndex_isListedWithIndexAnnotations() throws Exception {
     String repo = newRepo();
     try (RegistryStore store = open(repo)) {
@@ -459,7 +474,7 @@ class RegistryStoreIT {
     try (RegistryStore store = open(newRepo())) {
       Descriptor index = putSnapshot(store, "x", 4);
 
-      assertThatThrownBy(() -> store.putTag(Tag.of("jmigrate-lock-mine", index)))
+      assertThatThrownBy(() -> store.putTag(Tag.of("_jmigrate-lock-mine", index)))
           .isInstanceOf(StoreException.class)
           .hasMessageContaining("reserved");
     }
@@ -518,14 +533,16 @@ class RegistryStoreIT {
   }
 
   @Test
-  void getAlias_freshStore_findsImageLayersAndVolumesOfTaggedSnapshots() throws Exception {
+  void getAlias_noAliasTags_rebuiltFromTaggedSnapshotsWithSizes() throws Exception {
     String repo = newRepo();
     Digest diff0 = Digest.of("layer0 tar".getBytes(StandardCharsets.UTF_8));
     Digest diff1 = Digest.of("layer1 tar".getBytes(StandardCharsets.UTF_8));
     Digest volumeDiff = Digest.of("volume tar".getBytes(StandardCharsets.UTF_8));
+    Digest otherVolumeDiff = Digest.of("other volume tar".getBytes(StandardCharsets.UTF_8));
     Descriptor layer0;
     Descriptor layer1;
     Descriptor volume;
+    Descriptor otherVolume;
     try (RegistryStore store = open(repo)) {
       layer0 = store.putBlob(MediaTypes.OCI_LAYER_GZIP, "gz0".getBytes(StandardCharsets.UTF_8));
       layer1 = store.putBlob(MediaTypes.OCI_LAYER_GZIP, "gz1".getBytes(StandardCharsets.UTF_8));
@@ -534,10 +551,19 @@ class RegistryStoreIT {
       Descriptor config = store.putBlob(MediaTypes.OCI_CONFIG, json(cfg));
       Descriptor image = putArtifactManifest(store, config, List.of(layer0, layer1), null)
           .withAnnotation("io.jmigrate.role", "image");
-      Descriptor doc = store.putBlob(MediaTypes.SNAPSHOT_DOCUMENT, "{}".getBytes(StandardCharsets.UTF_8));
-      volume = store.putBlob(MediaTypes.VOLUME_TAR_ZSTD, "zst".getBytes(StandardCharsets.UTF_8))
-          .withAnnotation(RegistryAliases.DIFFID, volumeDiff.toString());
-      Descriptor snap = putArtifactManifest(store, doc, List.of(volume), MediaTypes.SNAPSHOT_ARTIFACT)
+      volume = store.putBlob(MediaTypes.VOLUME_TAR_ZSTD, "zst".getBytes(StandardCharsets.UTF_8));
+      otherVolume = store.putBlob(MediaTypes.VOLUME_TAR_ZSTD, "zst2".getBytes(StandardCharsets.UTF_8))
+          .withAnnotation(RegistryAliases.DIFFID, otherVolumeDiff.toString());
+      // The snapshot document names layer 0 and the volume with their sizes (docs/repository-format.md).
+      ObjectNode doc = RegistryStore.JSON.createObjectNode();
+      doc.putObject("image").putArray("layers").addObject()
+          .<ObjectNode>set("blob", RegistryStore.JSON.valueToTree(layer0))
+          .put("diffId", diff0.toString()).put("uncompressedSize", 1000);
+      doc.putArray("volumes").addObject()
+          .<ObjectNode>set("content", RegistryStore.JSON.valueToTree(volume))
+          .put("diffId", volumeDiff.toString()).put("uncompressedSize", 2000);
+      Descriptor docBlob = store.putBlob(MediaTypes.SNAPSHOT_DOCUMENT, json(doc));
+      Descriptor snap = putArtifactManifest(store, docBlob, List.of(volume, otherVolume), MediaTypes.SNAPSHOT_ARTIFACT)
           .withAnnotation("io.jmigrate.role", "snapshot");
       Descriptor index = putIndex(store, List.of(image, snap), Map.of("io.jmigrate.snapshot.container", "app"));
       store.putTag(Tag.of("app-20261124T000000Z", index));
@@ -546,6 +572,7 @@ class RegistryStoreIT {
     try (RegistryStore fresh = open(repo)) {
       Optional<Descriptor> l1 = fresh.getAlias("gzip-" + diff1.hex());
       Optional<Descriptor> v = fresh.getAlias("zstd-" + volumeDiff.hex());
+      Optional<Descriptor> ov = fresh.getAlias("zstd-" + otherVolumeDiff.hex());
       long gets = count(fresh, "GET");
       Optional<Descriptor> l0 = fresh.getAlias("gzip-" + diff0.hex());
       Optional<Descriptor> none = fresh.getAlias("zstd-" + diff0.hex());
@@ -553,9 +580,33 @@ class RegistryStoreIT {
       assertThat(l1).map(Descriptor::digest).contains(layer1.digest());
       assertThat(l1.get().annotation(RegistryAliases.DIFFID)).isEqualTo(diff1.toString());
       assertThat(l0).map(Descriptor::digest).contains(layer0.digest());
+      assertThat(l0.get().annotation(RegistryAliases.UNCOMPRESSED_SIZE)).isEqualTo("1000");
       assertThat(v).map(Descriptor::digest).contains(volume.digest());
+      assertThat(v.get().annotation(RegistryAliases.UNCOMPRESSED_SIZE)).isEqualTo("2000");
+      assertThat(ov).map(Descriptor::digest).contains(otherVolume.digest());
       assertThat(none).isEmpty();
-      assertThat(count(fresh, "GET")).as("lookups after the first scan read nothing").isEqualTo(gets);
+      assertThat(count(fresh, "GET")).as("no second scan: one alias-tag probe for the miss").isEqualTo(gets + 1);
+    }
+  }
+
+  @Test
+  void putAlias_freshStore_findsItByItsTagWhichIsNotListed() throws Exception {
+    String repo = newRepo();
+    Descriptor blob;
+    String key = "zstd-" + Digest.of("raw volume".getBytes(StandardCharsets.UTF_8)).hex();
+    try (RegistryStore store = open(repo)) {
+      blob = store.putBlob(MediaTypes.VOLUME_TAR_ZSTD, "v".getBytes(StandardCharsets.UTF_8))
+          .withAnnotation(RegistryAliases.UNCOMPRESSED_SIZE, "77");
+      store.putAlias(key, blob);
+    }
+
+    try (RegistryStore fresh = open(repo)) {
+      assertThat(fresh.hasBlob(blob.digest())).isTrue();
+      long gets = count(fresh, "GET");
+      assertThat(fresh.getAlias(key)).contains(blob);
+      assertThat(count(fresh, "GET")).as("one manifest GET, no scan").isEqualTo(gets + 1);
+      assertThat(fresh.listTags()).isEmpty();
+      assertThat(fresh.listTagNames()).containsExactly("_jmigrate-alias-" + key);
     }
   }
 
@@ -579,7 +630,7 @@ class RegistryStoreIT {
         assertThat(a.holder()).contains("jmigrate backup").contains("pid " + ProcessHandle.current().pid());
         assertThat(b.holder()).contains("jmigrate backup");
         assertThat(store.listTags()).isEmpty();
-        assertThat(store.listTagNames()).hasSize(2).allMatch(n -> n.startsWith("jmigrate-lock-shared-"));
+        assertThat(store.listTagNames()).hasSize(2).allMatch(n -> n.startsWith("_jmigrate-lock-shared-"));
       }
       assertThat(store.listTagNames()).isEmpty();
     }
@@ -636,7 +687,7 @@ class RegistryStoreIT {
       Instant old = Instant.now().minus(Duration.ofHours(2));
       RegistryLock.Holder ghost = new RegistryLock.Holder("ghost", Store.LockMode.EXCLUSIVE, "run", "gone-host", 1,
           old, old, false);
-      RegistryLock.write(store, "jmigrate-lock-exclusive-ghost", ghost);
+      RegistryLock.write(store, "_jmigrate-lock-exclusive-ghost", ghost);
 
       try (StoreLock lock = store.lock(Store.LockMode.EXCLUSIVE, "prune", Duration.ZERO)) {
         assertThat(store.listTagNames()).hasSize(1).noneMatch(n -> n.endsWith("ghost"));

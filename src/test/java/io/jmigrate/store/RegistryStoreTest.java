@@ -62,12 +62,14 @@ class RegistryStoreTest {
 
     assertThat(RegistryAliases.key(Compression.ZSTD, d)).isEqualTo("zstd-" + d.hex());
     assertThat(RegistryAliases.key(Compression.GZIP, d)).isEqualTo("gzip-" + d.hex());
-    assertThat(RegistryAliases.key(Compression.NONE, d)).isEqualTo("none-" + d.hex());
+    assertThat(RegistryAliases.key(Compression.NONE, d)).isEqualTo("tar-" + d.hex());
   }
 
   @Test
-  void internalTag_lockPrefixOnly() {
-    assertThat(RegistryStore.internalTag("jmigrate-lock-shared-1")).isTrue();
+  void internalTag_underscoreJmigratePrefixOnly() {
+    assertThat(RegistryStore.internalTag("_jmigrate-lock-shared-1")).isTrue();
+    assertThat(RegistryStore.internalTag("_jmigrate-alias-zstd-00")).isTrue();
+    assertThat(RegistryStore.internalTag("jmigrate-lock-20261124T010203Z")).isFalse();
     assertThat(RegistryStore.internalTag("web-20261124T010203Z")).isFalse();
   }
 
