@@ -104,6 +104,7 @@ final class RegistryAuth {
   private volatile boolean credentialsLoaded;
   private volatile RegistryCredentials.Credential credential;
   private final Map<String, Token> tokens = new ConcurrentHashMap<>();
+  private final Object fetchLock = new Object();
   /** Scopes a registry's challenge asked for, per token key, beyond the ones we ask for ourselves. */
   private final Map<String, Set<String>> learnedScopes = new ConcurrentHashMap<>();
 
@@ -228,16 +229,27 @@ final class RegistryAuth {
     }
     String key = key(access, extraScopes);
     Token t = tokens.get(key);
-    if (t != null && Instant.now().isBefore(t.expires.minusSeconds(TOKEN_MARGIN_SECONDS))) {
+    if (valid(t)) {
       return "Bearer " + t.value;
     }
-    Set<String> scopes = new LinkedHashSet<>();
-    scopes.add("repository:" + location.repository() + ":" + access.actions());
-    scopes.addAll(extraScopes);
-    scopes.addAll(learnedScopes.getOrDefault(key, Set.of()));
-    t = fetchToken(c, scopes);
-    tokens.put(key, t);
-    return "Bearer " + t.value;
+    // One fetch at a time, so that parallel requests (tag listing) share a token instead of each asking.
+    synchronized (fetchLock) {
+      t = tokens.get(key);
+      if (valid(t)) {
+        return "Bearer " + t.value;
+      }
+      Set<String> scopes = new LinkedHashSet<>();
+      scopes.add("repository:" + location.repository() + ":" + access.actions());
+      scopes.addAll(extraScopes);
+      scopes.addAll(learnedScopes.getOrDefault(key, Set.of()));
+      t = fetchToken(c, scopes);
+      tokens.put(key, t);
+      return "Bearer " + t.value;
+    }
+  }
+
+  private static boolean valid(Token t) {
+    return t != null && Instant.now().isBefore(t.expires.minusSeconds(TOKEN_MARGIN_SECONDS));
   }
 
   /**
