@@ -162,9 +162,13 @@ final class RegistryLocation {
     return insecure || loopback();
   }
 
-  /** {@code scheme://host[:port]}. */
+  /**
+   * {@code scheme://host[:port]} of the registry API. Docker Hub's names ({@code docker.io},
+   * {@code index.docker.io}) serve the API at {@code registry-1.docker.io}, as the docker CLI knows.
+   */
   URI base(String scheme) {
-    return URI.create(scheme + "://" + authority());
+    String apiHost = host.equals("docker.io") || host.equals("index.docker.io") ? "registry-1.docker.io" : host;
+    return URI.create(scheme + "://" + (port < 0 ? apiHost : apiHost + ":" + port));
   }
 
   @Override

@@ -29,6 +29,14 @@ class RegistryLocationTest {
   }
 
   @Test
+  void base_dockerHubName_usesItsApiHost() throws Exception {
+    RegistryLocation l = RegistryLocation.parse("oci://docker.io/acme/backups", false);
+
+    assertThat(l.base("https").toString()).isEqualTo("https://registry-1.docker.io");
+    assertThat(l.authority()).isEqualTo("docker.io");
+  }
+
+  @Test
   void parse_ipv6Loopback_keepsBracketsAndIsLoopback() throws Exception {
     RegistryLocation l = RegistryLocation.parse("oci://[::1]:5000/repo", false);
 
