@@ -34,13 +34,15 @@ public final class DockerDaemon implements AutoCloseable {
   private static final Duration CLI_TIMEOUT = Duration.ofMinutes(10);
 
   private final String name;
+  private final List<String> extraArgs;
   private final Path dir;
   private final Path socket;
   private Process process;
   private volatile boolean stopped;
 
-  private DockerDaemon(String name, Path dir) {
+  private DockerDaemon(String name, Path dir, List<String> extraArgs) {
     this.name = name;
+    this.extraArgs = List.copyOf(extraArgs);
     this.dir = dir;
     this.socket = dir.resolve("docker.sock");
   }
@@ -50,6 +52,14 @@ public final class DockerDaemon implements AutoCloseable {
    * {@code /_ping} answers.
    */
   public static DockerDaemon start(String name) {
+    return start(name, List.of());
+  }
+
+  /**
+   * As {@link #start(String)}, with more dockerd arguments, e.g. {@code -H tcp://127.0.0.1:PORT --tlsverify ...}
+   * for a TLS test.
+   */
+  public static DockerDaemon start(String name, List<String> extraArgs) {
     Path dockerd = findExecutable("dockerd");
     if (dockerd == null) {
       throw new IllegalStateException(
@@ -63,13 +73,13 @@ public final class DockerDaemon implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a directory for dockerd " + name, e);
     }
-    DockerDaemon d = new DockerDaemon(name, dir);
+    DockerDaemon d = new DockerDaemon(name, dir, extraArgs);
     d.launch();
     return d;
   }
 
   private void launch() {
-    List<String> cmd =
+    List<String> cmd = new ArrayList<>(
         List.of(
             findExecutable("dockerd").toString(),
             "--data-root",
@@ -83,7 +93,8 @@ public final class DockerDaemon implements AutoCloseable {
             "--bridge=none",
             "--iptables=false",
             "--ip-masq=false",
-            "--ip6tables=false");
+            "--ip6tables=false"));
+    cmd.addAll(extraArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));

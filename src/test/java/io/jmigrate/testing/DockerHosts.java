@@ -106,7 +106,12 @@ public final class DockerHosts implements BeforeAllCallback, ParameterResolver {
    * A daemon of the test's own, with {@link TestImages#BASE} imported; the caller stops it (try-with-resources).
    */
   public static DockerDaemon startExtra(String name) {
-    DockerDaemon d = DockerDaemon.start(name);
+    return startExtra(name, List.of());
+  }
+
+  /** As {@link #startExtra(String)}, with more dockerd arguments (see {@link DockerDaemon#start(String, List)}). */
+  public static DockerDaemon startExtra(String name, List<String> dockerdArgs) {
+    DockerDaemon d = DockerDaemon.start(name, dockerdArgs);
     try {
       TestImages.base(d);
     } catch (RuntimeException e) {
