@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
         RestoreCommand.class,
         SnapshotsCommand.class,
         VerifyCommand.class,
+        CopyCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @Spec
