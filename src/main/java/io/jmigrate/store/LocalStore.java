@@ -361,8 +361,11 @@ public final class LocalStore implements Store {
     inProcess.lock();
     try (FileChannel ch = openLockFile(locks.resolve("index.lock"))) {
       // Held for a few file writes only, so a blocking lock is right here.
-      try (java.nio.channels.FileLock ignored = ch.lock()) {
+      java.nio.channels.FileLock fileLock = ch.lock();
+      try {
         body.run();
+      } finally {
+        fileLock.release();
       }
     } catch (IOException e) {
       throw failure(action, e);

@@ -91,6 +91,7 @@ class LocalStoreTest extends StoreContract {
     store.putAlias("zstd-" + index.digest().hex(), index);
     upload(store, randomBytes(1000, 2));
     try (StoreLock lock = store.lock(Store.LockMode.SHARED, "backup web", Duration.ZERO)) {
+      assertThat(lock.holder()).contains("backup web");
       List<Path> all = new ArrayList<>();
       try (Stream<Path> walk = Files.walk(repo())) {
         walk.forEach(all::add);

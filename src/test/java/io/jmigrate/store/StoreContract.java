@@ -81,8 +81,9 @@ public abstract class StoreContract {
     logs.start();
     storeLogger.addAppender(logs);
     storeLogger.setLevel(Level.DEBUG);
-    // Captured, not printed: the test output stays at the WARN of logback-test.xml.
-    storeLogger.setAdditive(false);
+    // Captured, not printed (the test output stays at the WARN of logback-test.xml), unless asked for with
+    // -Djmigrate.test.storeLogs=true.
+    storeLogger.setAdditive(Boolean.getBoolean("jmigrate.test.storeLogs"));
     store = openStore();
   }
 
@@ -564,6 +565,7 @@ public abstract class StoreContract {
   void lock_exclusiveWhileShared_failsNamingTheHolder() throws Exception {
     Store other = second();
     try (StoreLock held = store.lock(Store.LockMode.SHARED, "backup web", Duration.ZERO)) {
+      assertThat(held.holder()).contains("backup web").contains("(shared)");
       assertThatThrownBy(() -> other.lock(Store.LockMode.EXCLUSIVE, "prune", Duration.ZERO))
           .isInstanceOf(StoreException.class)
           .hasMessageContaining("backup web")
@@ -578,6 +580,7 @@ public abstract class StoreContract {
   void lock_sharedWhileExclusive_failsAfterWaitingNamingTheHolder() throws Exception {
     Store other = second();
     try (StoreLock held = store.lock(Store.LockMode.EXCLUSIVE, "prune --keep 3", Duration.ZERO)) {
+      assertThat(held.holder()).contains("prune --keep 3").contains("(exclusive)");
       long t0 = System.nanoTime();
       assertThatThrownBy(() -> other.lock(Store.LockMode.SHARED, "backup web", Duration.ofMillis(700)))
           .isInstanceOf(StoreException.class)
