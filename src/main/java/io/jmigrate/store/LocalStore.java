@@ -278,6 +278,9 @@ public final class LocalStore implements Store {
 
   @Override
   public void putTag(Tag tag) throws StoreException {
+    if (!hasBlob(tag.target().digest())) {
+      throw S3Store.untaggable(tag, location());
+    }
     ensureLayout();
     byte[] json = StoreJson.write(tag.target());
     withIndexLock("publish tag " + tag.name(), () -> {

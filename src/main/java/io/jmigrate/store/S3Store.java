@@ -567,9 +567,18 @@ final class S3Store implements Store {
 
   @Override
   public void putTag(Tag tag) throws StoreException {
+    if (!exists(blobKey(tag.target().digest()))) {
+      throw untaggable(tag, location());
+    }
     // A PUT is atomic in S3: readers see the old descriptor or the new one.
     byte[] json = StoreJson.write(tag.target());
     put(key("tags/" + tag.name()), json, json.length, "publish tag");
+  }
+
+  /** A tag must never name content that is not there: a snapshot is published only once it is whole. */
+  static StoreException untaggable(Tag tag, String location) {
+    return new StoreException(StoreException.Kind.NOT_FOUND, "cannot publish tag " + tag.name() + " in " + location
+        + ": its target " + tag.target().digest() + " is not stored; store the manifest first");
   }
 
   @Override
@@ -1102,8 +1111,10 @@ final class S3Store implements Store {
             try {
               Thread.sleep(partRetryDelay.toMillis() << (attempt - 1));
             } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              return;
+              if (state.get() == ABORTED) {
+                return;
+              }
+              // Not our abort (another upload's, on this pool thread): keep going.
             }
           }
         }

@@ -528,6 +528,18 @@ public abstract class StoreContract {
   }
 
   @Test
+  void putTag_targetNotStored_refusedAndNothingListed() throws Exception {
+    Descriptor missing = Descriptor.of(MediaTypes.OCI_INDEX, Digest.of("no such index".getBytes(
+        StandardCharsets.UTF_8)), 13);
+
+    assertThatThrownBy(() -> store.putTag(Tag.of("web-1", missing)))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining(missing.digest().toString())
+        .satisfies(e -> assertThat(((StoreException) e).kind()).isEqualTo(StoreException.Kind.NOT_FOUND));
+    assertThat(store.listTags()).isEmpty();
+  }
+
+  @Test
   void getTag_missing_empty() throws Exception {
     assertThat(store.getTag("nothing-here")).isEmpty();
   }
