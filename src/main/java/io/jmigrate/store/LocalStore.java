@@ -360,7 +360,15 @@ public final class LocalStore implements Store {
   }
 
   private void withIndexLock(String action, StoreAction body) throws StoreException {
-    ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
+    Path key;
+    try {
+      // The real path: two handles on one repository through a symlink must share the lock, or the second
+      // FileChannel.lock in this JVM throws OverlappingFileLockException.
+      key = locks.toRealPath();
+    } catch (IOException e) {
+      throw failure(action, e);
+    }
+    ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(key, r -> new ReentrantLock());
     inProcess.lock();
     try (FileChannel ch = openLockFile(locks.resolve("index.lock"))) {
       // Held for a few file writes only, so a blocking lock is right here.

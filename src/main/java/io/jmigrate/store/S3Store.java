@@ -1195,7 +1195,7 @@ final class S3Store implements Store {
         if (state.get() != COMMITTED) {
           state.set(ABORTED);
         }
-        cleanUp();
+        cleanUp(true);
         settled.countDown();
       }
     }
@@ -1224,7 +1224,7 @@ final class S3Store implements Store {
     public void abort() {
       if (state.compareAndSet(OPEN, ABORTED)) {
         try {
-          cleanUp();
+          cleanUp(false);
         } finally {
           settled.countDown();
         }
@@ -1238,8 +1238,12 @@ final class S3Store implements Store {
       }
     }
 
-    /** Stops parts in flight, aborts the multipart upload, deletes the temp object; frees the buffers. */
-    private void cleanUp() {
+    /**
+     * Stops parts in flight, aborts the multipart upload, deletes the temp object; frees the buffers. The buffer
+     * being filled belongs to the writer, which may still be writing when another thread aborts: only the
+     * writer's own thread ({@code fromWriter}) drops it.
+     */
+    private void cleanUp(boolean fromWriter) {
       boolean committed = state.get() == COMMITTED;
       if (!committed) {
         for (Thread t : senders) {
@@ -1277,7 +1281,7 @@ final class S3Store implements Store {
           track(-b.length);
         }
         free.clear();
-        if (current != null) {
+        if (fromWriter && current != null) {
           track(-current.length);
           buffersOut--;
           current = null;
