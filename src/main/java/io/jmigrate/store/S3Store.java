@@ -97,6 +97,8 @@ final class S3Store implements Store {
   private static final String OCTETS = "application/octet-stream";
 
   private final S3Client s3;
+  /** Ours to close: the SDK leaves a provider it was given open. */
+  private final DefaultCredentialsProvider credentials;
   private final String bucket;
   private final String prefix;
   private final String endpoint;
@@ -115,8 +117,10 @@ final class S3Store implements Store {
   /** Pause between part attempts; a test shortens it. */
   volatile Duration partRetryDelay = Duration.ofSeconds(1);
 
-  private S3Store(S3Client s3, String bucket, String prefix, String endpoint, long partSize, int inFlight) {
+  private S3Store(S3Client s3, DefaultCredentialsProvider credentials, String bucket, String prefix, String endpoint,
+      long partSize, int inFlight) {
     this.s3 = s3;
+    this.credentials = credentials;
     this.bucket = bucket;
     this.prefix = prefix;
     this.endpoint = endpoint;
@@ -142,8 +146,9 @@ final class S3Store implements Store {
   static Store open(String bucket, String prefix, StoreOptions o) throws StoreException {
     String region = o.s3Region() != null ? o.s3Region() : defaultRegion();
     String endpointUrl = o.s3Endpoint();
+    DefaultCredentialsProvider credentials = DefaultCredentialsProvider.builder().build();
     S3ClientBuilder b = S3Client.builder()
-        .credentialsProvider(DefaultCredentialsProvider.builder().build())
+        .credentialsProvider(credentials)
         .region(Region.of(region))
         .overrideConfiguration(c -> c.retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
             .maxAttempts(4)
@@ -179,10 +184,11 @@ final class S3Store implements Store {
     try {
       client = b.build();
     } catch (SdkException | IllegalArgumentException e) {
+      credentials.close();
       throw new StoreException(StoreException.Kind.INVALID, "cannot set up the S3 client for s3://" + bucket + ": "
           + e.getMessage(), e);
     }
-    S3Store store = new S3Store(client, bucket, prefix, endpointName, part, conc);
+    S3Store store = new S3Store(client, credentials, bucket, prefix, endpointName, part, conc);
     try {
       store.checkBucket();
     } catch (StoreException e) {
@@ -285,6 +291,10 @@ final class S3Store implements Store {
       }
       return new StoreException(StoreException.Kind.OTHER, "cannot " + action + " " + what + ": " + endpoint
           + " answered " + status + (code == null ? "" : " " + code) + ": " + s.awsErrorDetails().errorMessage(), e);
+    }
+    if (e instanceof SdkClientException && String.valueOf(e.getMessage()).contains("Unable to load credentials")) {
+      return new StoreException(StoreException.Kind.AUTH, "cannot " + action + " " + what + ": no AWS credentials"
+          + " found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE) or an instance role", e);
     }
     if (e instanceof AbortedException) {
       return new StoreException(StoreException.Kind.OTHER, "cannot " + action + " " + what + ": interrupted", e);
@@ -856,6 +866,7 @@ final class S3Store implements Store {
     refresher.shutdownNow();
     pool.shutdownNow();
     s3.close();
+    credentials.close();
   }
 
   @Override

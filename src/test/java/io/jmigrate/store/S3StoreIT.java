@@ -145,6 +145,22 @@ class S3StoreIT extends StoreContract {
   }
 
   @Test
+  void open_noCredentialsAnywhere_failsAuthSayingWhereToPutThem() {
+    assertThat(System.getenv("AWS_ACCESS_KEY_ID")).as("this test needs AWS_ACCESS_KEY_ID unset").isNull();
+    assertThat(Path.of(System.getProperty("user.home"), ".aws", "credentials")).as("and no ~/.aws/credentials")
+        .doesNotExist();
+    S3ProxyServer.useCredentials(null, null);
+    try {
+      assertThatThrownBy(() -> Stores.open(url(), options()))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+          .satisfies(e -> assertThat(((StoreException) e).kind()).isEqualTo(StoreException.Kind.AUTH));
+    } finally {
+      S3ProxyServer.useCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY);
+    }
+  }
+
+  @Test
   void open_missingBucket_failsNotFoundNamingBucketAndEndpoint() {
     assertThatThrownBy(() -> Stores.open("s3://no-such-bucket/repo", options()))
         .isInstanceOf(StoreException.class)
