@@ -278,6 +278,9 @@ public final class LocalStore implements Store {
 
   @Override
   public void putTag(Tag tag) throws StoreException {
+    if (!hasBlob(tag.target().digest())) {
+      throw S3Store.untaggable(tag, location());
+    }
     ensureLayout();
     byte[] json = StoreJson.write(tag.target());
     withIndexLock("publish tag " + tag.name(), () -> {
@@ -357,12 +360,23 @@ public final class LocalStore implements Store {
   }
 
   private void withIndexLock(String action, StoreAction body) throws StoreException {
-    ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
+    Path key;
+    try {
+      // The real path: two handles on one repository through a symlink must share the lock, or the second
+      // FileChannel.lock in this JVM throws OverlappingFileLockException.
+      key = locks.toRealPath();
+    } catch (IOException e) {
+      throw failure(action, e);
+    }
+    ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(key, r -> new ReentrantLock());
     inProcess.lock();
     try (FileChannel ch = openLockFile(locks.resolve("index.lock"))) {
       // Held for a few file writes only, so a blocking lock is right here.
-      try (java.nio.channels.FileLock ignored = ch.lock()) {
+      java.nio.channels.FileLock fileLock = ch.lock();
+      try {
         body.run();
+      } finally {
+        fileLock.release();
       }
     } catch (IOException e) {
       throw failure(action, e);
