@@ -1,47 +1,196 @@
 package io.jmigrate.archive;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.blob.Digest;
+import io.jmigrate.blob.DigestMismatchException;
 import java.io.Closeable;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * Writes a tar that {@code POST /images/load} accepts, in the legacy layout every engine reads: the config as
  * {@code <hex>.json}, each sent layer as {@code <diffId hex>/layer.tar}, and {@code manifest.json} listing every
  * layer. A "thin" archive omits the layer files of a bottom prefix the target already has (found by chain id):
- * the engine looks each chain up before opening the file (see docs/engine-notes in shared notes).
+ * the engine looks each chain up before opening the file (see docs/engine-notes.md, "Save and load").
  *
- * <p>Does not close the underlying stream.
+ * <p><b>Which layers may be omitted.</b> The engine (moby image/tarexport/load.go) walks the manifest's layers
+ * bottom up, computing each chain id; when the target already has that chain it moves on without opening the
+ * file, otherwise it opens {@code <diffId hex>/layer.tar} and fails with "no such file or directory" if it is
+ * missing. A chain id covers the whole stack below a layer ({@link ChainIds}), so a layer can be omitted only
+ * when the target has its chain, that is the same layers below it too. Hence the rule: <em>omit at most a
+ * bottom prefix; once one layer is missing on the target, send it and every layer above it</em>, even those whose
+ * diffID the target holds in some other stack. {@link #finish} enforces it: every layer at or above the lowest
+ * sent one must have been sent.
+ *
+ * <p>Entries have fixed owner (0:0), mode 0644 and mtime 0, so the same input always gives the same bytes.
+ * Does not close the underlying stream.
  */
 public final class LoadArchiveWriter implements Closeable {
-  // TODO(archive): implemented by the archive work.
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int BUFFER = 1 << 20;
 
+  private final TarArchiveOutputStream tar;
+  private final Set<Digest> sent = new LinkedHashSet<>();
+  private String configName;
+  private boolean finished;
+
+  /** Starts a load archive on {@code out}, which the caller keeps and closes. */
   public LoadArchiveWriter(OutputStream out) {
-    throw new UnsupportedOperationException("LoadArchiveWriter");
+    OutputStream shield = new FilterOutputStream(out) {
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        out.write(b, off, len);
+      }
+
+      @Override
+      public void close() throws IOException {
+        out.flush();
+      }
+    };
+    tar = new TarArchiveOutputStream(shield);
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
   }
 
   /** Writes the image config; must come first. */
   public void writeConfig(byte[] config) throws IOException {
-    throw new UnsupportedOperationException();
+    if (configName != null) {
+      throw new IllegalStateException("the image config was already written");
+    }
+    if (finished) {
+      throw new IllegalStateException("the load archive is already finished");
+    }
+    configName = Digest.of(config).hex() + ".json";
+    tar.putArchiveEntry(entry(configName, config.length));
+    tar.write(config);
+    tar.closeArchiveEntry();
   }
 
   /**
    * Writes one layer's uncompressed tar, which must be exactly {@code size} bytes with digest {@code diffId}
    * (checked; a mismatch fails). The caller closes {@code content}.
+   *
+   * <p>On a mismatch the archive is left broken (its last entry is wrong) and must be abandoned: the engine then
+   * fails the load instead of importing wrong content.
    */
   public void writeLayer(Digest diffId, long size, InputStream content) throws IOException {
-    throw new UnsupportedOperationException();
+    if (configName == null) {
+      throw new IllegalStateException("writeConfig must come before the layers");
+    }
+    if (finished) {
+      throw new IllegalStateException("the load archive is already finished");
+    }
+    if (size < 0) {
+      throw new IllegalArgumentException("layer " + diffId + ": size must be known, got " + size);
+    }
+    if (!sent.add(diffId)) {
+      throw new IllegalStateException("layer " + diffId + " was already written to this load archive");
+    }
+    tar.putArchiveEntry(entry(diffId.hex() + "/layer.tar", size));
+    MessageDigest md = Digest.newSha256();
+    byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(size, 1))];
+    long left = size;
+    while (left > 0) {
+      int n = content.read(buf, 0, (int) Math.min(buf.length, left));
+      if (n < 0) {
+        throw new DigestMismatchException("layer " + diffId + " is shorter than its recorded size: ended after "
+            + (size - left) + " of " + size + " bytes", diffId, null);
+      }
+      md.update(buf, 0, n);
+      tar.write(buf, 0, n);
+      left -= n;
+    }
+    if (content.read() >= 0) {
+      throw new DigestMismatchException("layer " + diffId + " is longer than its recorded size of " + size
+          + " bytes", diffId, null);
+    }
+    Digest actual = Digest.of(md);
+    if (!actual.equals(diffId)) {
+      throw new DigestMismatchException("layer " + diffId + " is corrupt: its " + size + " bytes have digest "
+          + actual, diffId, actual);
+    }
+    tar.closeArchiveEntry();
   }
 
   /** Writes manifest.json naming all {@code diffIds} (sent or not) and the tags, then ends the tar. */
   public void finish(List<Digest> diffIds, List<String> repoTags) throws IOException {
-    throw new UnsupportedOperationException();
+    if (configName == null) {
+      throw new IllegalStateException("writeConfig must come before finish");
+    }
+    if (finished) {
+      throw new IllegalStateException("the load archive is already finished");
+    }
+    checkBottomPrefixRule(diffIds);
+    ObjectNode image = JSON.createObjectNode();
+    image.put("Config", configName);
+    ArrayNode tags = image.putArray("RepoTags");
+    repoTags.forEach(tags::add);
+    ArrayNode layers = image.putArray("Layers");
+    diffIds.forEach(d -> layers.add(d.hex() + "/layer.tar"));
+    ArrayNode manifest = JSON.createArrayNode().add(image);
+    byte[] bytes = JSON.writeValueAsBytes(manifest);
+    tar.putArchiveEntry(entry("manifest.json", bytes.length));
+    tar.write(bytes);
+    tar.closeArchiveEntry();
+    tar.finish();
+    tar.flush();
+    finished = true;
   }
 
+  private void checkBottomPrefixRule(List<Digest> diffIds) {
+    List<Digest> stray = new ArrayList<>(sent);
+    stray.removeAll(diffIds);
+    if (!stray.isEmpty()) {
+      throw new IllegalStateException("layers " + stray + " were written but are not in the image's diffIDs");
+    }
+    int lowest = -1;
+    for (int i = 0; i < diffIds.size(); i++) {
+      if (sent.contains(diffIds.get(i))) {
+        lowest = i;
+        break;
+      }
+    }
+    if (lowest < 0) {
+      return;
+    }
+    for (int i = lowest; i < diffIds.size(); i++) {
+      if (!sent.contains(diffIds.get(i))) {
+        throw new IllegalStateException("layer " + (i + 1) + " of " + diffIds.size() + " (" + diffIds.get(i)
+            + ") is above sent layer " + (lowest + 1) + " but was not sent: the engine looks layers up by chain"
+            + " id, so every layer above a missing one must be sent too");
+      }
+    }
+  }
+
+  private static TarArchiveEntry entry(String name, long size) {
+    TarArchiveEntry e = new TarArchiveEntry(name);
+    e.setSize(size);
+    e.setMode(0100644);
+    e.setIds(0, 0);
+    e.setUserName("");
+    e.setGroupName("");
+    e.setLastModifiedTime(FileTime.fromMillis(0));
+    return e;
+  }
+
+  /**
+   * Releases the writer; never closes the underlying stream. Without {@link #finish} the archive is left
+   * unfinished (no manifest.json, no end blocks), so the engine refuses it rather than loading part of an image.
+   */
   @Override
-  public void close() throws IOException {
-    throw new UnsupportedOperationException();
+  public void close() {
+    finished = true;
   }
 }

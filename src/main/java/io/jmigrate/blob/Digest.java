@@ -1,5 +1,7 @@
 package io.jmigrate.blob;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -23,6 +25,7 @@ public final class Digest implements Comparable<Digest> {
   }
 
   /** Parses {@code sha256:<hex>}; the message names the bad input. */
+  @JsonCreator
   public static Digest parse(String value) {
     if (value == null) {
       throw new IllegalArgumentException("digest is missing");
@@ -80,6 +83,7 @@ public final class Digest implements Comparable<Digest> {
   }
 
   @Override
+  @JsonValue
   public String toString() {
     return PREFIX + hex;
   }

@@ -85,7 +85,7 @@ public final class DigestingInputStream extends FilterInputStream {
   private void checkSize() throws DigestMismatchException {
     if (expectedSize >= 0 && count > expectedSize) {
       throw new DigestMismatchException(
-          what + " is longer than its recorded size of " + expectedSize + " bytes", expected, null);
+          what + " is corrupt: longer than its recorded size of " + expectedSize + " bytes", expected, null);
     }
   }
 

@@ -107,6 +107,15 @@ public interface Store extends Closeable {
    */
   StoreLock lock(LockMode mode, String purpose, Duration wait) throws StoreException;
 
+  /**
+   * Removes staged data (temp files, temp objects, unfinished multipart uploads) older than {@code olderThan},
+   * which a killed process can leave behind; running writes are younger. Returns how many items were removed.
+   * Stores whose staging expires by itself (a registry's upload sessions) remove nothing.
+   */
+  default int cleanStaging(Duration olderThan) throws StoreException {
+    return 0;
+  }
+
   /** Releases connections; does not delete anything. */
   @Override
   void close();

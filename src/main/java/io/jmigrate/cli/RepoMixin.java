@@ -1,0 +1,69 @@
+package io.jmigrate.cli;
+
+import io.jmigrate.store.Store;
+import io.jmigrate.store.StoreException;
+import io.jmigrate.store.StoreOptions;
+import io.jmigrate.store.Stores;
+import picocli.CommandLine.Option;
+
+/** --repo and the options of S3 and registry repositories. */
+public final class RepoMixin {
+  @Option(names = {"-r", "--repo"}, paramLabel = "REPO",
+      description = "Repository: a directory or file: URL, s3://bucket/prefix, or oci://registry/repository. "
+          + "Default: $JMIGRATE_REPO, else ./backups.")
+  String repo;
+
+  @Option(names = "--s3-endpoint", paramLabel = "URL",
+      description = "S3-compatible endpoint (MinIO, Ceph, R2, ...). Implies path-style addressing.")
+  String s3Endpoint;
+
+  @Option(names = "--s3-region", paramLabel = "REGION", description = "S3 region (default: the SDK's chain).")
+  String s3Region;
+
+  @Option(names = "--s3-path-style", negatable = true, description = "Use path-style S3 addressing.")
+  Boolean s3PathStyle;
+
+  @Option(names = "--s3-checksum-when-required",
+      description = "Send request checksums only when S3 requires them; many S3-compatible servers need this.")
+  boolean s3ChecksumWhenRequired;
+
+  @Option(names = "--s3-part-size", paramLabel = "BYTES", description = "Multipart part size (default 8 MiB).")
+  long s3PartSize;
+
+  @Option(names = "--s3-concurrency", paramLabel = "N", description = "Parts uploaded at once (default 4).")
+  int s3Concurrency;
+
+  @Option(names = "--insecure-registry", description = "Allow plain http to a registry that is not on loopback.")
+  boolean insecureRegistry;
+
+  /** The repository URL in effect. */
+  public String url() {
+    if (repo != null && !repo.isBlank()) {
+      return repo;
+    }
+    String env = System.getenv("JMIGRATE_REPO");
+    return env != null && !env.isBlank() ? env : "./backups";
+  }
+
+  public StoreOptions options() {
+    return StoreOptions.builder()
+        .s3Endpoint(s3Endpoint)
+        .s3Region(s3Region)
+        .s3PathStyle(s3PathStyle)
+        .s3ChecksumWhenRequired(s3ChecksumWhenRequired)
+        .s3PartSize(s3PartSize)
+        .s3Concurrency(s3Concurrency)
+        .insecureRegistry(insecureRegistry)
+        .build();
+  }
+
+  /** Opens the repository; the caller closes it. */
+  public Store open() throws StoreException {
+    return Stores.open(url(), options());
+  }
+
+  /** Opens another repository URL with the same options (copy's --from and --to). */
+  public Store open(String url) throws StoreException {
+    return Stores.open(url, options());
+  }
+}

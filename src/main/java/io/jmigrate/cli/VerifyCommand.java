@@ -1,0 +1,71 @@
+package io.jmigrate.cli;
+
+import io.jmigrate.snapshot.SnapshotRepository;
+import io.jmigrate.snapshot.SnapshotSummary;
+import io.jmigrate.snapshot.Verifier;
+import io.jmigrate.store.Store;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code jmigrate verify [SNAPSHOT...]}: re-read and digest-check every blob. */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+    description = {"Re-read every blob of the given snapshots (default: all) and check its digest, compressed and",
+        "uncompressed. Reports every problem; exits 6 when any is found."})
+final class VerifyCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  LoggingMixin logging;
+
+  @Mixin
+  RepoMixin repo;
+
+  @Parameters(arity = "0..*", paramLabel = "SNAPSHOT", description = "Snapshot ids, tags or container names.")
+  List<String> snapshots = new ArrayList<>();
+
+  @Override
+  public Integer call() throws Exception {
+    try (Store store = repo.open()) {
+      SnapshotRepository repository = new SnapshotRepository(store);
+      List<SnapshotSummary> todo = new ArrayList<>();
+      if (snapshots.isEmpty()) {
+        todo.addAll(repository.list());
+      } else {
+        for (String q : snapshots) {
+          todo.add(repository.resolve(q));
+        }
+      }
+      Verifier verifier = new Verifier(repository);
+      PrintWriter out = spec.commandLine().getOut();
+      int bad = 0;
+      for (SnapshotSummary s : todo) {
+        Verifier.Report r = verifier.verify(s);
+        if (r.ok()) {
+          out.println("ok       " + s.shortId() + "  " + s.tag() + "  (" + r.objects() + " objects, "
+              + Format.bytes(r.bytes()) + " read)");
+        } else {
+          bad++;
+          for (String p : r.problems()) {
+            out.println("CORRUPT  " + s.shortId() + "  " + s.tag() + ": " + p);
+          }
+        }
+        out.flush();
+      }
+      if (bad > 0) {
+        spec.commandLine().getErr().println("jmigrate: " + bad + " of " + todo.size() + " snapshots in " + store.location()
+            + " have problems; restore them from another copy (jmigrate copy) or take new backups");
+        return ExitCode.CORRUPT;
+      }
+      spec.commandLine().getErr().println("jmigrate: " + todo.size() + " snapshot(s) verified in " + store.location());
+    }
+    return ExitCode.OK;
+  }
+}
