@@ -133,8 +133,18 @@ public final class Engine implements Closeable {
     DockerHttpClient api = null;
     DockerHttpClient stream = null;
     try {
-      api = client(target, ssl, API_TIMEOUT);
-      stream = client(target, ssl, null);
+      try {
+        api = client(target, ssl, API_TIMEOUT);
+        stream = client(target, ssl, null);
+      } catch (RuntimeException e) {
+        if (ssl == null) {
+          throw e;
+        }
+        // The SSLContext is built here: unreadable or mismatched PEM files fail now.
+        throw new EngineException(Kind.AUTH,
+            "cannot reach the Docker engine at " + where + ": cannot use the TLS files in " + spec.tlsDir().get()
+                + " (" + rootCause(e).getMessage() + "); check ca.pem, cert.pem and key.pem there", e);
+      }
       Probe probe = new Probe(spec, where, api, tunnel);
       String pong = probe.text("GET", "/_ping", "ping", "the engine");
       if (!pong.strip().equals("OK")) {
