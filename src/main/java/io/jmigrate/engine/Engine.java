@@ -857,7 +857,10 @@ public final class Engine implements Closeable {
         throw new IllegalArgumentException(e);
       }
     } else if (body instanceof InputStream) {
-      rb.body((InputStream) body).putHeader("Content-Type", type);
+      // Expect: 100-continue lets the engine refuse before the body is sent (e.g. 404 for an archive path that
+      // does not exist): without it the client keeps writing, the engine closes the connection, and the caller
+      // sees a broken pipe instead of the engine's message (RFC 9110, 10.1.1; Go's net/http honours it).
+      rb.body((InputStream) body).putHeader("Content-Type", type).putHeader("Expect", "100-continue");
     }
     Response r;
     try {
