@@ -19,6 +19,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -746,7 +747,7 @@ public final class Engine implements Closeable {
     }
 
     JsonNode node() throws EngineException {
-      try (Call self = this) {
+      try {
         JsonNode n = JSON.readTree(response.getBody());
         return n == null ? JSON.createObjectNode() : n;
       } catch (JsonProcessingException e) {
@@ -754,14 +755,18 @@ public final class Engine implements Closeable {
             "cannot " + action + " " + object + " on " + where + ": unreadable answer: " + e.getOriginalMessage(), e);
       } catch (IOException e) {
         throw transportFailure(e, action, object);
+      } finally {
+        close();
       }
     }
 
     void discard() throws EngineException {
-      try (Call self = this) {
-        response.getBody().transferTo(OutputStreamNull.INSTANCE);
+      try {
+        response.getBody().transferTo(OutputStream.nullOutputStream());
       } catch (IOException e) {
         throw transportFailure(e, action, object);
+      } finally {
+        close();
       }
     }
 
@@ -825,17 +830,6 @@ public final class Engine implements Closeable {
     public void close() {
       response.close();
     }
-  }
-
-  /** A null sink, to drain small bodies so the connection can be reused. */
-  private static final class OutputStreamNull extends java.io.OutputStream {
-    static final OutputStreamNull INSTANCE = new OutputStreamNull();
-
-    @Override
-    public void write(int b) {}
-
-    @Override
-    public void write(byte[] b, int off, int len) {}
   }
 
   private Call call(DockerHttpClient client, String method, String path, Object body, String action, String object)
