@@ -362,8 +362,12 @@ public final class RestoreRunner {
     try {
       for (Map.Entry<Integer, String> e : sources.entrySet()) {
         SnapshotDocument.Volume v = volumes.get(e.getKey());
-        try (InputStream in = content.openVolume(e.getKey())) {
-          target.putArchive(helper, HELPER_ROOT + e.getKey(), in);
+        String dir = Integer.toString(e.getKey());
+        try (InputStream in = content.openVolume(e.getKey());
+            InputStream nested = Pipe.produce("nest-" + dir, out -> VolumeArchive.nest(in, dir, out))) {
+          // Extract into the parent with the root as a named entry: the engine skips a "." entry, which would
+          // lose the volume root's owner, mode and mtime.
+          target.putArchive(helper, HELPER_ROOT, nested);
         }
         LOG.info("filled {} through the archive API", describe(v));
       }

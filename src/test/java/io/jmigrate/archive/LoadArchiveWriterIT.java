@@ -13,14 +13,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import io.jmigrate.testing.DockerDaemon;
+import io.jmigrate.testing.DockerHosts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Tests for {@link LoadArchiveWriter}: loads full and thin archives into a real private dockerd and shows the
  * chain-id rule (only a bottom prefix of layers may be omitted).
  */
+@ExtendWith(DockerHosts.class)
 class LoadArchiveWriterIT {
   private static final byte[] L1 = TarFixtures.layer("base.txt", 3000, 1);
   private static final byte[] L2 = TarFixtures.layer("middle.txt", 2000, 2);
@@ -30,17 +35,36 @@ class LoadArchiveWriterIT {
   private static final Digest D2 = Digest.of(L2);
   private static final Digest D3 = Digest.of(L3);
 
-  private PrivateDockerd engine;
+  private DockerDaemon engine;
 
+  @TempDir
+  Path tmp;
+
+  /** Host A, without any image but the base test image (which shares no layer with these). */
   @BeforeEach
-  void startEngine() throws Exception {
-    engine = PrivateDockerd.start();
+  void cleanHost(DockerDaemon a) {
+    engine = a;
+    DockerHosts.cleanAll(engine);
   }
 
   @AfterEach
-  void stopEngine() throws Exception {
-    if (engine != null) {
-      engine.close();
+  void cleanUp() {
+    DockerHosts.cleanAll(engine);
+  }
+
+  /** The result of one docker CLI run, stdout and stderr together. */
+  private static final class Run {
+    final int exitCode;
+    final String output;
+
+    Run(DockerDaemon.Result r) {
+      this.exitCode = r.exitCode;
+      this.output = (r.stdout + r.stderr).trim();
+    }
+
+    @Override
+    public String toString() {
+      return "exit " + exitCode + ": " + output;
     }
   }
 
@@ -55,7 +79,7 @@ class LoadArchiveWriterIT {
 
   /** Writes a load archive of the image {@code diffIds} sending only {@code send}, and returns its file. */
   private Path archive(String name, List<Digest> diffIds, List<Digest> send, String tag) throws IOException {
-    Path file = engine.tempFile(name);
+    Path file = tmp.resolve(name);
     try (OutputStream out = Files.newOutputStream(file); LoadArchiveWriter w = new LoadArchiveWriter(out)) {
       w.writeConfig(config(diffIds));
       for (Digest d : send) {
@@ -66,19 +90,19 @@ class LoadArchiveWriterIT {
     return file;
   }
 
-  private PrivateDockerd.Result load(Path file) throws Exception {
-    return engine.docker("load", "-i", file.toString());
+  private Run load(Path file) {
+    return new Run(engine.run(null, "load", "-i", file.toString()));
   }
 
   private String imageId(String ref) throws Exception {
-    PrivateDockerd.Result r = engine.docker("image", "inspect", "--format", "{{.Id}}", ref);
+    Run r = new Run(engine.run(null, "image", "inspect", "--format", "{{.Id}}", ref));
     assertThat(r.exitCode).as("inspect %s: %s", ref, r).isZero();
     return r.output;
   }
 
   private List<String> layers(String ref) throws Exception {
-    PrivateDockerd.Result r = engine.docker("image", "inspect", "--format", "{{range .RootFS.Layers}}{{.}} {{end}}",
-        ref);
+    Run r = new Run(engine.run(null, "image", "inspect", "--format", "{{range .RootFS.Layers}}{{.}} {{end}}",
+        ref));
     assertThat(r.exitCode).as("inspect %s: %s", ref, r).isZero();
     return List.of(r.output.trim().split(" "));
   }
@@ -86,7 +110,7 @@ class LoadArchiveWriterIT {
   @Test
   void load_fullArchive_createsImageWhoseIdIsTheConfigDigest() throws Exception {
     List<Digest> ids = List.of(D1, D2, D3);
-    PrivateDockerd.Result r = load(archive("full.tar", ids, ids, "jmit/full:1"));
+    Run r = load(archive("full.tar", ids, ids, "jmit/full:1"));
     assertThat(r.exitCode).as("docker load: %s", r).isZero();
     assertThat(imageId("jmit/full:1")).isEqualTo(Digest.of(config(ids)).toString());
     assertThat(layers("jmit/full:1")).containsExactly(D1.toString(), D2.toString(), D3.toString());
@@ -98,7 +122,7 @@ class LoadArchiveWriterIT {
     List<Digest> ids = List.of(D1, D2, D3);
     Path thin = archive("thin.tar", ids, List.of(D2, D3), "jmit/full:1");
     assertThat(TarFixtures.names(Files.readAllBytes(thin))).doesNotContain(D1.hex() + "/layer.tar");
-    PrivateDockerd.Result r = load(thin);
+    Run r = load(thin);
     assertThat(r.exitCode).as("thin docker load: %s", r).isZero();
     assertThat(imageId("jmit/full:1")).isEqualTo(Digest.of(config(ids)).toString());
     assertThat(layers("jmit/full:1")).containsExactly(D1.toString(), D2.toString(), D3.toString());
@@ -107,10 +131,10 @@ class LoadArchiveWriterIT {
   @Test
   void load_thinArchiveOntoHostWithoutBase_failsWithTheEnginesError() throws Exception {
     List<Digest> ids = List.of(D1, D2, D3);
-    PrivateDockerd.Result r = load(archive("thin.tar", ids, List.of(D2, D3), "jmit/full:1"));
+    Run r = load(archive("thin.tar", ids, List.of(D2, D3), "jmit/full:1"));
     assertThat(r.exitCode).as("thin load onto an empty host must fail: %s", r).isNotZero();
     assertThat(r.output).contains(D1.hex() + "/layer.tar").contains("no such file or directory");
-    assertThat(engine.docker("image", "inspect", "jmit/full:1").exitCode).isNotZero();
+    assertThat(engine.run(null, "image", "inspect", "jmit/full:1").exitCode).isNotZero();
   }
 
   @Test
@@ -136,14 +160,14 @@ class LoadArchiveWriterIT {
         .file(D2.hex() + "/layer.tar", L2)
         .file("manifest.json", manifest)
         .build();
-    Path wrongFile = engine.tempFile("wrong.tar");
+    Path wrongFile = tmp.resolve("wrong.tar");
     Files.write(wrongFile, wrong);
-    PrivateDockerd.Result r = load(wrongFile);
+    Run r = load(wrongFile);
     assertThat(r.exitCode).as("load without L3: %s", r).isNotZero();
     assertThat(r.output).contains(D3.hex() + "/layer.tar").contains("no such file or directory");
 
     // Sending L2 and everything above it works.
-    PrivateDockerd.Result ok = load(archive("right.tar", ids, List.of(D2, D3), "jmit/full:1"));
+    Run ok = load(archive("right.tar", ids, List.of(D2, D3), "jmit/full:1"));
     assertThat(ok.exitCode).as("load with L2 and L3: %s", ok).isZero();
     List<String> expected = new ArrayList<>();
     ids.forEach(d -> expected.add(d.toString()));

@@ -55,10 +55,12 @@ class BackupRestoreIT {
   void backupThenRestore_fidelitySet_matchesOnSecondHost(String reader, String writer) throws Exception {
     a.docker("volume", "create", "--label", "owner=fidelity", "fid-data");
     a.docker("network", "create", "--label", "net=fidelity", "fidnet");
-    List<String> run = new ArrayList<>(Fidelity.runArgs("fid", IMAGE, "fid-data", "fidnet"));
+    List<String> run = new ArrayList<>(Fidelity.runArgs("fid", IMAGE, "fid-data", "fidnet", Fidelity.freePort()));
     a.docker(run.toArray(String[]::new));
     awaitHealthy(a, "fid");
-    String expectedFiles = Fidelity.listing(a, "fid", "data", "anon", "etc", "tmp");
+    // /etc/hostname, hosts, resolv.conf and mtab are written by each engine when it creates a container.
+    String[] roots = {"data", "anon", "tmp", "etc/added-in-writable-layer", "etc/passwd", "etc/group"};
+    String expectedFiles = Fidelity.listing(a, "fid", roots);
     List<String> expectedConfig = config(a, "fid");
 
     Cli.Run backup = Cli.run("backup", "-H", a.host(), "--repo", repo, "--volume-reader", reader, "fid");
@@ -73,7 +75,7 @@ class BackupRestoreIT {
     assertThat(restore.exitCode()).as(restore.toString()).isZero();
     assertThat(restore.out()).contains("healthy");
 
-    assertThat(Fidelity.listing(b, "fid", "data", "anon", "etc", "tmp")).isEqualTo(expectedFiles);
+    assertThat(Fidelity.listing(b, "fid", roots)).isEqualTo(expectedFiles);
     assertThat(b.run(null, "exec", "fid", "test", "-e", "/etc/motd-from-image").exitCode)
         .as("a file deleted in the writable layer stays deleted").isNotZero();
     assertThat(b.docker("exec", "fid", "cat", "/etc/added-in-writable-layer").strip()).isEqualTo("layer");

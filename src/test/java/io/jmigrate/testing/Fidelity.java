@@ -37,7 +37,7 @@ public final class Fidelity {
       "exec sleep 100000");
 
   /** docker run arguments that set every configuration field the fidelity test compares. */
-  public static List<String> runArgs(String name, String image, String volume, String network) {
+  public static List<String> runArgs(String name, String image, String volume, String network, int hostPort) {
     return List.of("run", "-d", "--name", name,
         "--network", network, "--network-alias", name + "-alias",
         "-v", volume + ":/data", "-v", "/anon",
@@ -46,11 +46,20 @@ public final class Fidelity {
         "--workdir", "/data", "--user", "0:0", "--hostname", "fidelity-host",
         "--stop-signal", "SIGINT", "--stop-timeout", "2",
         "--restart", "unless-stopped",
-        "-p", "127.0.0.1:18089:80/tcp",
+        "-p", "127.0.0.1:" + hostPort + ":80/tcp",
         "--health-cmd", "test -f /tmp/healthy", "--health-interval", "1s", "--health-retries", "3",
         "--memory", "64m", "--cpu-shares", "512",
         "--entrypoint", "/bin/sh",
         image, "-c", SCRIPT);
+  }
+
+  /** A host port free right now on loopback, for a container to publish. */
+  public static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Inspect fields compared between the source and the restored container. */
