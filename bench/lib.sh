@@ -71,7 +71,7 @@ make_data() {
 }
 
 # timed LABEL CMD...: runs CMD, records wall seconds and peak RSS (MiB) in TIMES[LABEL] / RSS[LABEL].
-declare -A TIMES RSS
+declare -A TIMES RSS NEW
 timed() {
   local label="$1"; shift
   local out="$BENCH_TMP/time.$RANDOM"
