@@ -685,11 +685,23 @@ public final class LocalStore implements Store {
     private final OutputStream stream;
     private volatile StoreException failure;
     private long count;
+    /** Drops the staged file if the process is stopped (Ctrl-C, SIGTERM) mid-write, so no temp file outlives it. */
+    private final Thread onExit = new Thread(this::abort, "jmigrate-abort-staged-blob");
 
     LocalUpload(Path temp, FileChannel channel) {
       this.temp = temp;
       this.channel = channel;
       this.stream = new BufferedOutputStream(new ChannelSink(), 1 << 16);
+      Runtime.getRuntime().addShutdownHook(onExit);
+    }
+
+    /** Called once the upload is settled (committed or aborted). */
+    private void forgetExitHook() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(onExit);
+      } catch (IllegalStateException e) {
+        // The JVM is shutting down: the hook is running or about to, and abort() then does nothing.
+      }
     }
 
     @Override
@@ -723,6 +735,7 @@ public final class LocalStore implements Store {
           // Free the space at once: a full disk must not stay full because of our half-written blob.
           if (state.compareAndSet(OPEN, ABORTED)) {
             settled.countDown();
+            forgetExitHook();
           }
           discard();
           throw new StoreIOException(f);
@@ -795,6 +808,7 @@ public final class LocalStore implements Store {
           discard();
         }
         settled.countDown();
+        forgetExitHook();
       }
     }
 
@@ -803,6 +817,9 @@ public final class LocalStore implements Store {
       if (state.compareAndSet(OPEN, ABORTED)) {
         discard();
         settled.countDown();
+        if (Thread.currentThread() != onExit) {
+          forgetExitHook();
+        }
       } else if (state.get() == COMMITTING) {
         // A shutdown hook may abort while the writer commits: let the commit finish (or clean up) first, so no
         // temp file outlives the process.

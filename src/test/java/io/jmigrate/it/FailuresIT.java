@@ -132,6 +132,9 @@ class FailuresIT {
     Cli.Run list = Cli.run("snapshots", "--repo", repo, "--json");
     assertThat(list.out().strip()).isEqualTo("[ ]");
     assertThat(a.docker("images", "-q", "jmigrate-tmp").strip()).as("temporary image removed").isEmpty();
+    try (Stream<Path> staged = Files.list(Path.of(repo, "tmp"))) {
+      assertThat(staged).as("no staged temp file outlives the process").isEmpty();
+    }
   }
 
   private Path largestBlob() throws Exception {
