@@ -105,8 +105,9 @@ final class RegistryLock implements StoreLock {
     }
 
     String describe() {
-      return "jmigrate " + purpose + " (" + mode.name().toLowerCase(Locale.ROOT) + "), pid " + pid + " on " + host
-          + ", since " + since;
+      String command = purpose.startsWith("jmigrate") ? purpose : "jmigrate " + purpose;
+      return command + " (" + mode.name().toLowerCase(Locale.ROOT) + "), pid " + pid + " on " + host + ", since "
+          + since;
     }
   }
 
