@@ -73,4 +73,22 @@ class CopyIT {
     assertThat(restore.exitCode()).as(restore.toString()).isZero();
     assertThat(b.docker("exec", "web", "cat", "/data/file").strip()).isEqualTo("content");
   }
+
+  @Test
+  void copy_toRegistryWithWrongPassword_exitsRepositoryNamingTheRegistry(DockerDaemon a) throws Exception {
+    try (RegistryServer secured = RegistryServer.start(RegistryServer.Auth.BASIC)) {
+      String local = tmp.resolve("local").toString();
+      a.docker("run", "-d", "--name", "auth", "--network", "none", TestImages.BASE, "sleep", "100000");
+      assertThat(Cli.run("backup", "-H", a.host(), "--repo", local, "auth").exitCode()).isZero();
+      java.nio.file.Path config = java.nio.file.Files.createDirectories(tmp.resolve("docker-config"));
+      String auth = java.util.Base64.getEncoder().encodeToString(
+          (RegistryServer.USER + ":wrong-password").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      java.nio.file.Files.writeString(config.resolve("config.json"),
+          "{\"auths\":{\"" + secured.hostPort() + "\":{\"auth\":\"" + auth + "\"}}}");
+      Cli.Run r = Cli.run("copy", "--from", local, "--to", secured.url("offsite/auth"), "--docker-config",
+          config.toString());
+      assertThat(r.exitCode()).as(r.toString()).isEqualTo(io.jmigrate.cli.ExitCode.REPOSITORY);
+      assertThat(r.err()).contains(secured.hostPort()).contains("docker login").doesNotContain("wrong-password");
+    }
+  }
 }

@@ -88,6 +88,20 @@ class S3BackupRestoreIT {
   }
 
   @Test
+  void backup_wrongCredentials_exitsRepositoryAndResumes(DockerDaemon a) {
+    a.docker("run", "-d", "--name", "cred", "--network", "none", TestImages.BASE, "sleep", "100000");
+    S3ProxyServer.useCredentials(S3ProxyServer.ACCESS_KEY, "not-the-secret");
+    try {
+      Cli.Run r = Cli.run(args("backup", "-H", a.host(), "--repo", "s3://jm-backups/x", "cred").toArray(String[]::new));
+      assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCode.REPOSITORY);
+      assertThat(r.err()).contains("jm-backups").contains("credentials").doesNotContain("not-the-secret");
+    } finally {
+      S3ProxyServer.useCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY);
+    }
+    assertThat(a.docker("inspect", "--format", "{{.State.Status}}", "cred").strip()).isEqualTo("running");
+  }
+
+  @Test
   void copy_localToS3_thenVerify(DockerDaemon a) throws Exception {
     String local = tmp.resolve("local").toString();
     a.docker("run", "-d", "--name", "cp", "--network", "none", "-v", "cp-data:/data", TestImages.BASE, "sh", "-c",
