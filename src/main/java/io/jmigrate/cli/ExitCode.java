@@ -6,6 +6,7 @@ import io.jmigrate.engine.EngineException;
 import io.jmigrate.restore.PreflightException;
 import io.jmigrate.snapshot.SnapshotException;
 import io.jmigrate.store.StoreException;
+import io.jmigrate.store.StoreIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -86,8 +87,9 @@ public final class ExitCode {
           default -> FAILED;
         };
       }
-      if (c instanceof StoreException) {
-        StoreException e = (StoreException) c;
+      if (c instanceof StoreException || c instanceof StoreIOException) {
+        StoreException e = c instanceof StoreIOException ? ((StoreIOException) c).storeException()
+            : (StoreException) c;
         return switch (e.kind()) {
           case NOT_FOUND -> NOT_FOUND;
           case CORRUPT -> CORRUPT;

@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
         RestoreCommand.class,
         SnapshotsCommand.class,
         VerifyCommand.class,
+        CopyCommand.class,
         RunCommand.class,
         ScheduleCommand.class,
         PruneCommand.class,

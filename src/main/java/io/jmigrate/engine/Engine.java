@@ -19,6 +19,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -133,8 +134,18 @@ public final class Engine implements Closeable {
     DockerHttpClient api = null;
     DockerHttpClient stream = null;
     try {
-      api = client(target, ssl, API_TIMEOUT);
-      stream = client(target, ssl, null);
+      try {
+        api = client(target, ssl, API_TIMEOUT);
+        stream = client(target, ssl, null);
+      } catch (RuntimeException e) {
+        if (ssl == null) {
+          throw e;
+        }
+        // The SSLContext is built here: unreadable or mismatched PEM files fail now.
+        throw new EngineException(Kind.AUTH,
+            "cannot reach the Docker engine at " + where + ": cannot use the TLS files in " + spec.tlsDir().get()
+                + " (" + rootCause(e).getMessage() + "); check ca.pem, cert.pem and key.pem there", e);
+      }
       Probe probe = new Probe(spec, where, api, tunnel);
       String pong = probe.text("GET", "/_ping", "ping", "the engine");
       if (!pong.strip().equals("OK")) {
@@ -762,7 +773,7 @@ public final class Engine implements Closeable {
     }
 
     JsonNode node() throws EngineException {
-      try (Call self = this) {
+      try {
         JsonNode n = JSON.readTree(response.getBody());
         return n == null ? JSON.createObjectNode() : n;
       } catch (JsonProcessingException e) {
@@ -770,14 +781,18 @@ public final class Engine implements Closeable {
             "cannot " + action + " " + object + " on " + where + ": unreadable answer: " + e.getOriginalMessage(), e);
       } catch (IOException e) {
         throw transportFailure(e, action, object);
+      } finally {
+        close();
       }
     }
 
     void discard() throws EngineException {
-      try (Call self = this) {
-        response.getBody().transferTo(OutputStreamNull.INSTANCE);
+      try {
+        response.getBody().transferTo(OutputStream.nullOutputStream());
       } catch (IOException e) {
         throw transportFailure(e, action, object);
+      } finally {
+        close();
       }
     }
 
@@ -843,17 +858,6 @@ public final class Engine implements Closeable {
     }
   }
 
-  /** A null sink, to drain small bodies so the connection can be reused. */
-  private static final class OutputStreamNull extends java.io.OutputStream {
-    static final OutputStreamNull INSTANCE = new OutputStreamNull();
-
-    @Override
-    public void write(int b) {}
-
-    @Override
-    public void write(byte[] b, int off, int len) {}
-  }
-
   private Call call(DockerHttpClient client, String method, String path, Object body, String action, String object)
       throws EngineException {
     return call(client, method, path, body, action, object, "application/json");
@@ -873,7 +877,10 @@ public final class Engine implements Closeable {
         throw new IllegalArgumentException(e);
       }
     } else if (body instanceof InputStream) {
-      rb.body((InputStream) body).putHeader("Content-Type", type);
+      // Expect: 100-continue lets the engine refuse before the body is sent (e.g. 404 for an archive path that
+      // does not exist): without it the client keeps writing, the engine closes the connection, and the caller
+      // sees a broken pipe instead of the engine's message (RFC 9110, 10.1.1; Go's net/http honours it).
+      rb.body((InputStream) body).putHeader("Content-Type", type).putHeader("Expect", "100-continue");
     }
     Response r;
     try {
