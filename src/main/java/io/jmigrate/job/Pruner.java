@@ -159,9 +159,8 @@ public final class Pruner {
       if (e.kind() != StoreException.Kind.INVALID) {
         throw e;
       }
-      String note = store.location() + " cannot list its blobs (" + e.getMessage() + "): snapshot tags were "
-          + (options.dryRun() ? "not " : "") + "removed, and their blobs are freed by the registry's own garbage "
-          + "collection (`registry garbage-collect CONFIG.yml`, with storage.delete.enabled)";
+      String note = "snapshot tags only " + (options.dryRun() ? "would be" : "were") + " removed: " + e.getMessage()
+          + " (e.g. `registry garbage-collect CONFIG.yml`, with storage.delete.enabled)";
       return new Report(store.location(), options.dryRun(), forget, kept, 0, 0, 0, 0, 0, note);
     }
     List<Tag> tags = new ArrayList<>();

@@ -8,6 +8,8 @@ import io.jmigrate.testing.Cli;
 import io.jmigrate.testing.DockerDaemon;
 import io.jmigrate.testing.DockerHosts;
 import io.jmigrate.testing.Fidelity;
+import io.jmigrate.testing.RegistryServer;
+import io.jmigrate.testing.S3ProxyServer;
 import io.jmigrate.testing.TestImages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Runs what {@code examples/} ships, as an operator would, against private daemons: every command line of
  * {@code examples/crontab}, the {@code ExecStart} lines of {@code examples/systemd/}, the two-container project of
  * {@code examples/compose-app/} with its job file, and the disaster-recovery runbook's {@code restore-all.sh} that
- * brings the project back on a second host. Tests never pull, so the project's images are stand-ins built from the
+ * brings the project back on a second host from an S3 bucket (S3Proxy) and from a registry. Tests never pull, so the project's images are stand-ins built from the
  * busybox test image: a "postgres" with {@code pg_isready} and {@code pg_dumpall} scripts, and busybox httpd as the
  * web server.
  */
@@ -149,22 +151,51 @@ class ExamplesIT {
     assertThat(a.run(null, "exec", "shop-db-1", "test", "-e", "/var/lib/postgresql/data/dumpall.sql").exitCode)
         .isNotZero();
 
-    // Host A is lost.
-    Cli.Run down = sh(app, env, "sh ./down.sh");
-    assertThat(down.exitCode()).as(down.toString()).isZero();
-    assertThat(a.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=shop")).isBlank();
+    // Offsite copies, as the job would keep with `repositories:`: an S3 bucket and a registry.
+    S3ProxyServer s3 = S3ProxyServer.start();
+    RegistryServer registry = RegistryServer.start();
+    try {
+      s3.createBucket("jm-dr");
+      env.put("AWS_ACCESS_KEY_ID", S3ProxyServer.ACCESS_KEY);
+      env.put("AWS_SECRET_ACCESS_KEY", S3ProxyServer.SECRET_KEY);
+      env.put("AWS_REGION", S3ProxyServer.REGION);
+      String s3Opts = "--s3-endpoint " + s3.endpoint() + " --s3-region " + S3ProxyServer.REGION;
+      String bucket = "s3://jm-dr/shop";
+      String oci = registry.url("dr/shop");
+      for (String c : List.of("jmigrate copy --from backups --to " + bucket + " " + s3Opts,
+          "jmigrate copy --from backups --to " + oci)) {
+        Cli.Run copy = sh(app, env, c);
+        assertThat(copy.exitCode()).as(c + "\n" + copy).isZero();
+      }
 
-    // The runbook's step: every container back on host B, from the repository.
-    Path restoreAll = EXAMPLES.resolve("disaster-recovery/restore-all.sh");
-    Cli.Run restore = sh(app, env, "sh " + restoreAll + " backups " + b.host());
-    assertThat(restore.exitCode()).as(restore.toString()).isZero();
-    assertThat(JobTesting.state(b, "shop-db-1")).isEqualTo("running");
-    assertThat(JobTesting.state(b, "shop-web-1")).isEqualTo("running");
-    JobTesting.awaitHealthy(b, "shop-db-1");
-    assertThat(b.docker("exec", "shop-db-1", "cat", "/var/lib/postgresql/data/dumpall.sql"))
-        .contains("PostgreSQL database cluster dump").contains("row 1");
-    // Back on their project network, under their aliases.
-    assertThat(b.docker("exec", "shop-db-1", "wget", "-qO-", "http://web/")).contains("of the shop");
+      // Host A is lost.
+      Cli.Run down = sh(app, env, "sh ./down.sh");
+      assertThat(down.exitCode()).as(down.toString()).isZero();
+      assertThat(a.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=shop")).isBlank();
+
+      // The runbook's step 5 on the new host B: every container back from S3; then, after clearing B, from the
+      // registry.
+      Path restoreAll = EXAMPLES.resolve("disaster-recovery/restore-all.sh");
+      Map<String, String> onB = new LinkedHashMap<>(env);
+      onB.put("DOCKER_HOST", b.host());
+      for (String[] from : List.of(new String[] {bucket, s3Opts}, new String[] {oci, ""})) {
+        onB.put("JMIGRATE_OPTS", from[1]);
+        Cli.Run restore = sh(app, onB, "sh " + restoreAll + " " + from[0] + " " + b.host());
+        assertThat(restore.exitCode()).as(from[0] + "\n" + restore).isZero();
+        assertThat(JobTesting.state(b, "shop-db-1")).isEqualTo("running");
+        assertThat(JobTesting.state(b, "shop-web-1")).isEqualTo("running");
+        JobTesting.awaitHealthy(b, "shop-db-1");
+        assertThat(b.docker("exec", "shop-db-1", "cat", "/var/lib/postgresql/data/dumpall.sql"))
+            .contains("PostgreSQL database cluster dump").contains("row 1");
+        // Back on their project network, under their aliases.
+        assertThat(b.docker("exec", "shop-db-1", "wget", "-qO-", "http://web/")).contains("of the shop");
+        Cli.Run downB = sh(app, onB, "sh ./down.sh");
+        assertThat(downB.exitCode()).as(downB.toString()).isZero();
+      }
+    } finally {
+      registry.close();
+      s3.close();
+    }
   }
 
   /** Cron entries: the five time fields, the user, the command. */

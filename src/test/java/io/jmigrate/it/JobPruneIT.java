@@ -6,6 +6,8 @@ import io.jmigrate.cli.ExitCode;
 import io.jmigrate.testing.Cli;
 import io.jmigrate.testing.DockerDaemon;
 import io.jmigrate.testing.DockerHosts;
+import io.jmigrate.testing.RegistryServer;
+import io.jmigrate.testing.S3ProxyServer;
 import io.jmigrate.testing.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -151,6 +153,51 @@ class JobPruneIT {
       Thread.sleep(50);
     }
     throw new AssertionError("the backup never took the repository lock");
+  }
+
+  @Test
+  void prune_s3AndRegistryRepositories_forgetEverywhereAndCollectWhereTheStoreCan() throws Exception {
+    a.docker("run", "-d", "--name", "web", "--network", "none", "-v", "web-data:/data", TestImages.BASE, "sleep",
+        "100000");
+    S3ProxyServer s3 = S3ProxyServer.start();
+    RegistryServer registry = RegistryServer.start();
+    try {
+      s3.createBucket("jm-prune");
+      S3ProxyServer.useCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY);
+      String bucket = "s3://jm-prune/jobs";
+      String oci = registry.url("jobs/prune");
+      List<String> s3Opts = List.of("--s3-endpoint", s3.endpoint(), "--s3-region", S3ProxyServer.REGION);
+      for (int i = 1; i <= 2; i++) {
+        a.docker("exec", "web", "sh", "-c", "head -c 100000 /dev/urandom > /data/r" + i);
+        for (String r : List.of(bucket, oci)) {
+          Cli.Run b = Cli.run(with(s3Opts, "backup", "-H", a.host(), "--repo", r, "web"));
+          assertThat(b.exitCode()).as(b.toString()).isZero();
+        }
+        Thread.sleep(1100);
+      }
+
+      Cli.Run onS3 = Cli.run(with(s3Opts, "prune", "--repo", bucket, "--keep-last", "1", "--gc-grace", "0s"));
+      assertThat(onS3.exitCode()).as(onS3.toString()).isZero();
+      assertThat(onS3.out()).contains("1 snapshot(s) forgotten, 1 kept").containsPattern("deleted [1-9]\\d* unref");
+      assertThat(Cli.run(with(s3Opts, "verify", "--repo", bucket)).exitCode()).isZero();
+
+      Cli.Run onRegistry = Cli.run("prune", "--repo", oci, "--keep-last", "1", "--gc-grace", "0s");
+      assertThat(onRegistry.exitCode()).as(onRegistry.toString()).isZero();
+      assertThat(onRegistry.out()).contains("1 snapshot(s) forgotten, 1 kept")
+          .contains("snapshot tags only were removed").contains("registry's own garbage collection");
+      Cli.Run list = Cli.run("snapshots", "--repo", oci, "--json");
+      assertThat(list.out().split("\"container\"", -1)).hasSize(2);
+      assertThat(Cli.run("verify", "--repo", oci).exitCode()).isZero();
+    } finally {
+      registry.close();
+      s3.close();
+    }
+  }
+
+  private static String[] with(List<String> extra, String... args) {
+    List<String> l = new java.util.ArrayList<>(List.of(args));
+    l.addAll(extra);
+    return l.toArray(String[]::new);
   }
 
   @Test
