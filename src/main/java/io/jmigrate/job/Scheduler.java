@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -257,12 +256,5 @@ public final class Scheduler {
       i++;
     }
     return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[i]);
-  }
-
-  /** The jobs that would run, for a start-up log line. */
-  static List<String> names(List<Job> jobs) {
-    List<String> out = new ArrayList<>();
-    jobs.forEach(j -> out.add(j.name()));
-    return out;
   }
 }
