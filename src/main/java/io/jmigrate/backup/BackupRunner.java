@@ -106,7 +106,7 @@ public final class BackupRunner {
       try {
         frozenAt = freeze.frozenAt();
         applied = appliedConsistency(freeze.appliedTo(id), state);
-        tempImage = engine.commit(id, TEMP_REPO, tempTag, false);
+        tempImage = commitUnlessStopping(id, tempTag, name);
         LOG.info("{}: committed writable layer as {}", name, tempImage);
         for (MountPlan.Mount m : mounts) {
           // A mount the last snapshot also had is probably unchanged: reading it once just to hash it (about 1 s/GiB)
@@ -159,6 +159,22 @@ public final class BackupRunner {
       if (tempImage != null) {
         removeQuietly(tempImage);
       }
+    }
+  }
+
+  /**
+   * Commits under {@link Shutdown#critical}: a commit in flight when Ctrl-C or SIGTERM arrives completes before the
+   * shutdown actions run (so the one that removes the temporary image finds it), and none starts after them.
+   */
+  private String commitUnlessStopping(String id, String tempTag, String name)
+      throws EngineException, BackupException {
+    try {
+      return Shutdown.critical(() -> engine.commit(id, TEMP_REPO, tempTag, false));
+    } catch (EngineException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new BackupException("backup of " + name + " was interrupted before its commit; no snapshot was written",
+          e);
     }
   }
 
