@@ -6,6 +6,7 @@ import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.DigestingInputStream;
 import io.jmigrate.blob.DigestingOutputStream;
 import io.jmigrate.blob.IoConsumer;
+import io.jmigrate.blob.Pipe;
 import io.jmigrate.store.BlobUpload;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
@@ -92,13 +93,25 @@ public final class Contents {
     String mediaType = kind == Store.ContentKind.LAYER ? c.layerMediaType() : c.volumeMediaType();
     try (BlobUpload upload = store.startUpload()) {
       DigestingOutputStream stored = new DigestingOutputStream(upload.stream());
-      DigestingOutputStream raw;
-      try (OutputStream compressed = c.compress(stored)) {
-        raw = new DigestingOutputStream(compressed);
-        source.accept(raw);
-        raw.close();
+      // Two stages on two threads, so that producing and hashing the tar overlaps with compressing, hashing and
+      // writing it: on the 2-core machines this was measured on, that is most of the difference to `tar | zstd`.
+      // Set by the producer before its end of stream, which the reader sees only after (the pipe's queue orders it).
+      DigestingOutputStream[] produced = new DigestingOutputStream[1];
+      try (OutputStream compressed = c.compress(stored);
+          InputStream tar = Pipe.produce("read " + what, out -> {
+            DigestingOutputStream d = new DigestingOutputStream(out);
+            source.accept(d);
+            d.close();
+            produced[0] = d;
+          })) {
+        byte[] buf = new byte[1 << 20];
+        int n;
+        while ((n = tar.read(buf)) > 0) {
+          compressed.write(buf, 0, n);
+        }
       }
       stored.close();
+      DigestingOutputStream raw = produced[0];
       Digest diffId = raw.digest();
       if (knownDiffId != null && !knownDiffId.equals(diffId)) {
         throw new IOException(what + " changed while it was read: expected " + knownDiffId + ", read " + diffId);
