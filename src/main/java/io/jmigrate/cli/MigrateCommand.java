@@ -116,8 +116,8 @@ final class MigrateCommand implements Callable<Integer> {
     }
     MigrationRunner.Options options = new MigrationRunner.Options(keepRunning, replace, removeSource, removeVolumes,
         stopTimeout == null ? null : Duration.ofSeconds(stopTimeout), Duration.ofSeconds(waitTimeout),
-        VolumeSources.Reader.valueOf(volumeReader.toUpperCase(Locale.ROOT)),
-        RestoreRunner.VolumeWriter.valueOf(volumeWriter.toUpperCase(Locale.ROOT)),
+        choice(VolumeSources.Reader.class, volumeReader, "--volume-reader"),
+        choice(RestoreRunner.VolumeWriter.class, volumeWriter, "--volume-writer"),
         Duration.ofSeconds(cleanupTimeout), check, Version.get());
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
@@ -158,6 +158,15 @@ final class MigrateCommand implements Callable<Integer> {
       }
     }
     return ExitCode.OK;
+  }
+
+  private <E extends Enum<E>> E choice(Class<E> type, String value, String option) {
+    try {
+      return Enum.valueOf(type, value.strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "unknown " + option + " '" + value
+          + "': use auto, direct or archive");
+    }
   }
 
   private static void line(PrintWriter err, String text) {

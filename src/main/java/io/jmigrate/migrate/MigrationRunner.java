@@ -128,10 +128,12 @@ public final class MigrationRunner {
 
   /**
    * The containers to move: those named, or every container of compose project {@code project}, in start order.
+   * What would keep them from moving (a paused source, an unreadable depends_on label, a dependency cycle) is added
+   * to {@code problems}, for the pre-flight report.
    *
    * @throws EngineException NOT_FOUND when a container (or every container of the project) is missing
    */
-  List<Member> select(List<String> names, String project) throws EngineException, MigrateException {
+  List<Member> select(List<String> names, String project, List<String> problems) throws EngineException {
     List<ObjectNode> inspects = new ArrayList<>();
     if (project != null) {
       List<ObjectNode> listed = source.listContainers(true,
@@ -161,18 +163,17 @@ public final class MigrationRunner {
       String name = stripSlash(i.path("Name").asText());
       JsonNode labels = i.path("Config").path("Labels");
       String service = labels.path(ServiceOrder.SERVICE_LABEL).asText(name);
-      List<ServiceOrder.Dependency> deps;
+      List<ServiceOrder.Dependency> deps = List.of();
       try {
         deps = ServiceOrder.parse(labels.path(ServiceOrder.DEPENDS_ON_LABEL).asText(null));
       } catch (IllegalArgumentException e) {
-        throw new MigrateException("container " + name + ": " + e.getMessage());
+        problems.add("container " + name + ": " + e.getMessage());
       }
       JsonNode st = i.path("State");
       if (st.path("Paused").asBoolean() || st.path("Restarting").asBoolean()
           || "dead".equals(st.path("Status").asText())) {
-        throw new MigrateException("cannot migrate container " + name + " on " + source.display() + ": it is "
-            + st.path("Status").asText() + "; " + (st.path("Paused").asBoolean() ? "unpause" : "start or stop")
-            + " it first");
+        problems.add("container " + name + " on " + source.display() + " is " + st.path("Status").asText() + ": "
+            + (st.path("Paused").asBoolean() ? "unpause" : "start or stop") + " it first");
       }
       for (String skipped : MountPlan.skippedBinds(i, false)) {
         report.accept(name + ": bind mount " + skipped + " is recreated as configured but its contents are not "
@@ -187,13 +188,16 @@ public final class MigrationRunner {
     try {
       return ServiceOrder.sort(members, Member::service, Member::dependencies);
     } catch (IllegalArgumentException e) {
-      throw new MigrateException(e.getMessage());
+      problems.add(e.getMessage());
+      return members;
     }
   }
 
-  /** Runs the pre-flight checks on both hosts; throws with every problem found. Changes nothing. */
-  void preflight(List<Member> members) throws EngineException, PreflightException {
-    List<String> problems = new ArrayList<>();
+  /**
+   * Runs the pre-flight checks on both hosts; throws with every problem found, {@code problems} (from
+   * {@link #select}) included. Changes nothing.
+   */
+  void preflight(List<Member> members, List<String> problems) throws EngineException, PreflightException {
     // Container ids are 256 random bits: a target that knows the source container by id is the same engine. (The
     // /info ID is not unique: daemons on one machine share it.)
     if (!members.isEmpty() && target.findContainer(members.get(0).id()).isPresent()) {
@@ -249,8 +253,9 @@ public final class MigrationRunner {
   public Result migrate(List<String> names, String project, Snapshotter snapshotter)
       throws EngineException, PreflightException, MigrateException {
     Instant started = Instant.now();
-    List<Member> members = select(names, project);
-    preflight(members);
+    List<String> problems = new ArrayList<>();
+    List<Member> members = select(names, project, problems);
+    preflight(members, problems);
     String what = describe(members);
     if (options.checkOnly()) {
       report.accept("pre-flight checks passed for " + what + ": " + source.display() + " -> " + target.display());

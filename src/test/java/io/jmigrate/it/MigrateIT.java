@@ -252,6 +252,17 @@ class MigrateIT {
   }
 
   @Test
+  void migrate_pausedSource_isRefusedWithWhatToDo() throws Exception {
+    a.docker("run", "-d", "--name", "frozen", "--network", "none", IMAGE, "sleep", "100000");
+    a.docker("pause", "frozen");
+    Cli.Run r = Cli.run("migrate", a.host(), b.host(), "frozen");
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCode.REFUSED);
+    assertThat(r.err()).contains("container frozen on " + a.host() + " is paused: unpause it first");
+    assertThat(a.docker("inspect", "--format", "{{.State.Status}}", "frozen").strip()).isEqualTo("paused");
+    a.docker("unpause", "frozen");
+  }
+
+  @Test
   void migrate_sameHostTwice_isRefused() throws Exception {
     a.docker("run", "-d", "--name", "self", "--network", "none", IMAGE, "sleep", "100000");
     Cli.Run r = Cli.run("migrate", a.host(), a.host(), "--replace", "self");
