@@ -21,6 +21,8 @@ final class Member {
   /** The temporary image committed while the source ran, and its diffIDs. */
   String precopyImage;
   List<Digest> precopyDiffIds;
+  /** The digest of its overlay2 upper directory while it was paused for that commit, when it could be read. */
+  Digest precopyUpper;
   /** The image the clone is created from on the target (repo:tag). */
   String targetImage;
   /** Anonymous volume destination → the name of its replacement on the target. */

@@ -7,6 +7,7 @@ import io.jmigrate.backup.Consistency;
 import io.jmigrate.backup.Freeze;
 import io.jmigrate.backup.MountPlan;
 import io.jmigrate.backup.VolumeSources;
+import io.jmigrate.archive.VolumeArchive;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
@@ -263,6 +264,11 @@ public final class MigrationRunner {
     }
     TargetJournal journal = new TargetJournal(target);
     Rollback rollback = new Rollback(source, target, journal, options.cleanupTimeout(), report);
+    ExecutorService pool = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "migrate-worker");
+      t.setDaemon(true);
+      return t;
+    });
     TargetBuilder build = new TargetBuilder(target, journal, options.writer());
     Map<String, TargetVolume> volumes = new LinkedHashMap<>();
     Freeze freeze = null;
@@ -286,9 +292,7 @@ public final class MigrationRunner {
         if (!m.running()) {
           continue;
         }
-        String tmp = tempTag(m);
-        rollback.sourceImage(BackupRunner.TEMP_REPO + ":" + tmp);
-        m.precopyImage = source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, true);
+        precopyCommit(m, rollback, pool);
         m.precopyDiffIds = ImageTransfer.diffIds(source, m.precopyImage);
         report.accept(m.name() + ": pre-copy while it runs: committed its writable layer (" + shortId(m.precopyImage)
             + ")");
@@ -318,7 +322,7 @@ public final class MigrationRunner {
             hold.stream().map(Freeze.Target::name).toList()) + " on " + source.display()
             + (options.keepRunning() ? "" : ": downtime starts"));
       }
-      finalPass(members, volumes, build, journal, rollback);
+      finalPass(members, volumes, build, journal, rollback, pool);
       if (options.keepRunning() && freeze != null) {
         freeze.resume();
         report.accept("resumed " + names(members, true) + " on " + source.display() + " after "
@@ -384,11 +388,55 @@ public final class MigrationRunner {
               : "the source was not touched") + " and what was created on " + target.display() + " was removed",
           e);
     } finally {
+      pool.shutdownNow();
       if (freeze != null) {
         freeze.close();
       }
       journal.close();
     }
+  }
+
+  /**
+   * Commits the writable layer of a running member for the pre-copy. When the source is this machine and uses
+   * overlay2, the container is paused for the commit while its upper directory (the writable layer's files) is
+   * hashed, so that the final pass can tell from a second hash alone that the layer did not change, and skip the
+   * commit, which the engine always makes in full, during the downtime. Otherwise the engine pauses it itself.
+   */
+  private void precopyCommit(Member m, Rollback rollback, ExecutorService pool)
+      throws EngineException, IOException, InterruptedException {
+    String tmp = tempTag(m);
+    rollback.sourceImage(BackupRunner.TEMP_REPO + ":" + tmp);
+    Optional<Path> upper = upperDir(m);
+    if (upper.isEmpty()) {
+      m.precopyImage = source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, true);
+      return;
+    }
+    Freeze pause = critical(() -> Freeze.apply(source, List.of(new Freeze.Target(m.id(), m.name(), true, false)),
+        Consistency.PAUSE, null));
+    try {
+      Future<String> commit = pool.submit(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, false));
+      m.precopyUpper = hashDirectory(upper.get());
+      m.precopyImage = get(commit);
+      pause.resume();
+    } finally {
+      pause.close();
+    }
+  }
+
+  /** The member's overlay2 upper directory, when the source is this machine and this process can read it. */
+  private Optional<Path> upperDir(Member m) {
+    JsonNode driver = m.inspect().path("GraphDriver");
+    String dir = driver.path("Data").path("UpperDir").asText("");
+    if (!source.isLocal() || !"overlay2".equals(driver.path("Name").asText()) || dir.isEmpty()) {
+      return Optional.empty();
+    }
+    Path p = Path.of(dir);
+    return Files.isDirectory(p) && Files.isReadable(p) ? Optional.of(p) : Optional.empty();
+  }
+
+  /** The digest of a directory's deterministic tar (every file, owner, mode, mtime, xattr and whiteout). */
+  private static Digest hashDirectory(Path dir) throws IOException {
+    return Contents.hashOnly(out -> VolumeArchive.write(dir, java.util.Set.of(), out)).diffId();
   }
 
   /** Runs the backup into the --via repository; a failure there does not undo the migration. */
@@ -447,60 +495,71 @@ public final class MigrationRunner {
    * is engine work, the hashing local reading), then send what changed.
    */
   private void finalPass(List<Member> members, Map<String, TargetVolume> volumes, TargetBuilder build,
-      TargetJournal journal, Rollback rollback) throws EngineException, IOException, InterruptedException {
-    ExecutorService pool = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "migrate-final");
-      t.setDaemon(true);
-      return t;
-    });
-    try {
-      Map<Member, Future<String>> commits = new LinkedHashMap<>();
-      for (Member m : members) {
-        String tmp = tempTag(m);
-        rollback.sourceImage(BackupRunner.TEMP_REPO + ":" + tmp);
-        commits.put(m, pool.submit(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, false)));
+      TargetJournal journal, Rollback rollback, ExecutorService pool)
+      throws EngineException, IOException, InterruptedException {
+    Map<Member, Future<Digest>> uppers = new LinkedHashMap<>();
+    Map<Member, Future<String>> commits = new LinkedHashMap<>();
+    for (Member m : members) {
+      Optional<Path> upper = upperDir(m);
+      if (m.precopyUpper != null && upper.isPresent()) {
+        uppers.put(m, pool.submit(() -> hashDirectory(upper.get())));
+      } else {
+        commits.put(m, commit(m, rollback, pool));
       }
-      Map<TargetVolume, Future<Contents.Stored>> hashes = new LinkedHashMap<>();
-      for (TargetVolume v : volumes.values()) {
-        if (v.diffId != null) {
-          Contents.Source src = VolumeSources.of(source, v.owner.id(), v.mount, options.reader());
-          hashes.put(v, pool.submit(() -> Contents.hashOnly(src)));
-        }
+    }
+    Map<TargetVolume, Future<Contents.Stored>> hashes = new LinkedHashMap<>();
+    for (TargetVolume v : volumes.values()) {
+      if (v.diffId != null) {
+        Contents.Source src = VolumeSources.of(source, v.owner.id(), v.mount, options.reader());
+        hashes.put(v, pool.submit(() -> Contents.hashOnly(src)));
       }
-      for (Member m : members) {
-        String image = get(commits.get(m));
-        List<Digest> diffIds = ImageTransfer.diffIds(source, image);
-        if (m.precopyDiffIds != null && m.precopyDiffIds.equals(diffIds)) {
-          report.accept(m.name() + ": writable layer unchanged since the pre-copy, no layer to send");
+    }
+    for (Member m : members) {
+      if (uppers.containsKey(m)) {
+        if (get(uppers.get(m)).equals(m.precopyUpper)) {
+          report.accept(m.name() + ": writable layer unchanged since the pre-copy (its files are the same), "
+              + "no commit needed, no layer to send");
           continue;
         }
-        if (m.precopyDiffIds != null) {
-          report.accept(m.name() + ": writable layer changed since the pre-copy, sending the new top layer");
-        }
-        ImageTransfer.Sent s = images.send(image, repo(m), label, journal, m.name());
-        m.layerBytes += s.bytes();
-        m.targetImage = repo(m) + ":" + label;
+        commits.put(m, commit(m, rollback, pool));
       }
-      for (Map.Entry<TargetVolume, Future<Contents.Stored>> e : hashes.entrySet()) {
-        TargetVolume v = e.getKey();
-        Contents.Stored now = get(e.getValue());
-        if (now.diffId().equals(v.diffId)) {
-          report.accept(v.owner.name() + ": " + describe(v.mount) + " unchanged since the pre-copy");
-        } else {
-          report.accept(v.owner.name() + ": " + describe(v.mount) + " changed since the pre-copy, sending it again");
-          critical(() -> {
-            target.removeVolume(v.name, true);
-            return null;
-          });
-          v.diffId = null;
-        }
+      String image = get(commits.get(m));
+      List<Digest> diffIds = ImageTransfer.diffIds(source, image);
+      if (m.precopyDiffIds != null && m.precopyDiffIds.equals(diffIds)) {
+        report.accept(m.name() + ": writable layer unchanged since the pre-copy, no layer to send");
+        continue;
       }
-      for (Member m : members) {
-        fillVolumes(build, volumes, m, true);
+      if (m.precopyDiffIds != null) {
+        report.accept(m.name() + ": writable layer changed since the pre-copy, sending the new top layer");
       }
-    } finally {
-      pool.shutdownNow();
+      ImageTransfer.Sent s = images.send(image, repo(m), label, journal, m.name());
+      m.layerBytes += s.bytes();
+      m.targetImage = repo(m) + ":" + label;
     }
+    for (Map.Entry<TargetVolume, Future<Contents.Stored>> e : hashes.entrySet()) {
+      TargetVolume v = e.getKey();
+      Contents.Stored now = get(e.getValue());
+      if (now.diffId().equals(v.diffId)) {
+        report.accept(v.owner.name() + ": " + describe(v.mount) + " unchanged since the pre-copy");
+      } else {
+        report.accept(v.owner.name() + ": " + describe(v.mount) + " changed since the pre-copy, sending it again");
+        critical(() -> {
+          target.removeVolume(v.name, true);
+          return null;
+        });
+        v.diffId = null;
+      }
+    }
+    for (Member m : members) {
+      fillVolumes(build, volumes, m, true);
+    }
+  }
+
+  /** Commits a stopped (or paused) member on the pool; the temporary image is removed at the end. */
+  private Future<String> commit(Member m, Rollback rollback, ExecutorService pool) {
+    String tmp = tempTag(m);
+    rollback.sourceImage(BackupRunner.TEMP_REPO + ":" + tmp);
+    return pool.submit(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, false));
   }
 
   /**

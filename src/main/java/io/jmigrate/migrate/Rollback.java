@@ -85,13 +85,23 @@ final class Rollback {
     sourceImages.clear();
   }
 
-  /** Undoes everything; idempotent. */
+  /** Undoes everything; idempotent. Never throws: it runs on failure paths and in the shutdown hook. */
   synchronized void run() {
     if (done) {
       return;
     }
     done = true;
     registration.close();
+    try {
+      undo();
+    } catch (RuntimeException e) {
+      LOG.debug("rollback failed", e);
+      report.accept("the rollback failed: " + e + "; check " + source.display() + " and " + target.display()
+          + " by hand");
+    }
+  }
+
+  private void undo() {
     List<String> problems = journal.tryRollback();
     boolean sourceUp = resumeSource(false);
     Instant deadline = Instant.now().plus(retryFor);
