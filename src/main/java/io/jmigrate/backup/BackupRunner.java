@@ -2,9 +2,11 @@ package io.jmigrate.backup;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jmigrate.blob.CountingOutputStream;
 import io.jmigrate.blob.Descriptor;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.MediaTypes;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.Shutdown;
@@ -43,6 +45,7 @@ public final class BackupRunner {
   private final Engine engine;
   private final SnapshotRepository repo;
   private final Options options;
+  private final TransferListener progress;
 
   /** How to back up. */
   public record Options(Consistency consistency, boolean includeBinds, Duration stopTimeout,
@@ -57,9 +60,15 @@ public final class BackupRunner {
       long bytesReused, Duration frozen, Duration total) {}
 
   public BackupRunner(Engine engine, SnapshotRepository repo, Options options) {
+    this(engine, repo, options, TransferListener.NONE);
+  }
+
+  /** As {@link #BackupRunner(Engine, SnapshotRepository, Options)}, reporting volume and layer transfers. */
+  public BackupRunner(Engine engine, SnapshotRepository repo, Options options, TransferListener progress) {
     this.engine = engine;
     this.repo = repo;
     this.options = options;
+    this.progress = progress == null ? TransferListener.NONE : progress;
   }
 
   /** Backs up one container by name or id. */
@@ -80,9 +89,7 @@ public final class BackupRunner {
       LOG.warn("{}: bind mount {} is not included; add --include-binds to capture it", name, skipped);
     }
     Store store = repo.store();
-    // A remote store pays for every byte sent: read each volume once just to hash it, and upload only when its
-    // content is new. A local store writes to staging and drops the copy instead, which costs less than a re-read.
-    boolean hashFirst = !store.location().startsWith("file:");
+    Set<String> seenBefore = previousMounts(name);
 
     List<SnapshotDocument.Volume> volumes = new ArrayList<>();
     long written = 0;
@@ -99,9 +106,13 @@ public final class BackupRunner {
       try {
         frozenAt = freeze.frozenAt();
         applied = appliedConsistency(freeze.appliedTo(id), state);
-        tempImage = engine.commit(id, TEMP_REPO, tempTag, false);
+        tempImage = commitUnlessStopping(id, tempTag, name);
         LOG.info("{}: committed writable layer as {}", name, tempImage);
         for (MountPlan.Mount m : mounts) {
+          // A mount the last snapshot also had is probably unchanged: reading it once just to hash it (about 1 s/GiB)
+          // is cheaper than compressing and staging it only to find it stored already. A new mount is stored in
+          // one pass.
+          boolean hashFirst = seenBefore.contains(m.destination());
           Contents.Stored s = storeVolume(name, id, m, store, hashFirst, !"none".equals(applied));
           if (s.reused()) {
             reused += s.blob().size();
@@ -115,7 +126,7 @@ public final class BackupRunner {
       } finally {
         freeze.close();
       }
-      ImageExporter.Exported image = new ImageExporter(engine, store).export(tempImage, name);
+      ImageExporter.Exported image = new ImageExporter(engine, store, progress).export(tempImage, name);
       written += image.bytesWritten();
       reused += image.bytesReused();
       byte[] config = image.config();
@@ -151,6 +162,22 @@ public final class BackupRunner {
     }
   }
 
+  /**
+   * Commits under {@link Shutdown#critical}: a commit in flight when Ctrl-C or SIGTERM arrives completes before the
+   * shutdown actions run (so the one that removes the temporary image finds it), and none starts after them.
+   */
+  private String commitUnlessStopping(String id, String tempTag, String name)
+      throws EngineException, BackupException {
+    try {
+      return Shutdown.critical(() -> engine.commit(id, TEMP_REPO, tempTag, false));
+    } catch (EngineException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new BackupException("backup of " + name + " was interrupted before its commit; no snapshot was written",
+          e);
+    }
+  }
+
   private ObjectNode inspect(String ref) throws EngineException {
     try {
       return engine.inspectContainer(ref);
@@ -160,6 +187,24 @@ public final class BackupRunner {
             + engine.display() + "; `docker ps -a` lists the containers there", e);
       }
       throw e;
+    }
+  }
+
+  /** Destinations of the mounts in the container's latest snapshot, or none when it has none (or it is unreadable). */
+  private Set<String> previousMounts(String name) {
+    try {
+      Optional<SnapshotSummary> last = repo.latest(name);
+      if (last.isEmpty()) {
+        return Set.of();
+      }
+      Set<String> out = new java.util.HashSet<>();
+      for (SnapshotDocument.Volume v : repo.load(last.get()).document().volumes()) {
+        out.add(v.destination());
+      }
+      return out;
+    } catch (StoreException | SnapshotException e) {
+      LOG.debug("cannot read the previous snapshot of {}: {}", name, e.getMessage());
+      return Set.of();
     }
   }
 
@@ -185,7 +230,13 @@ public final class BackupRunner {
   private Contents.Stored storeVolume(String name, String id, MountPlan.Mount m, Store store, boolean hashFirst,
       boolean stable) throws IOException, StoreException {
     String what = name + ": " + m.describe();
-    Contents.Source source = VolumeSources.of(engine, id, m, options.reader());
+    Contents.Source read = VolumeSources.of(engine, id, m, options.reader());
+    // Counting only watches the bytes go by; a second pass (hash, then upload) is a second transfer.
+    Contents.Source source = out -> {
+      try (TransferListener.Transfer t = progress.start(what, -1)) {
+        read.accept(new CountingOutputStream(out, t));
+      }
+    };
     try {
       Digest known = null;
       if (hashFirst) {

@@ -2,8 +2,10 @@ package io.jmigrate.backup;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jmigrate.archive.SaveArchive;
+import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.DigestingInputStream;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.snapshot.Contents;
@@ -39,10 +41,17 @@ public final class ImageExporter {
 
   private final Engine engine;
   private final Store store;
+  private final TransferListener progress;
 
   public ImageExporter(Engine engine, Store store) {
+    this(engine, store, TransferListener.NONE);
+  }
+
+  /** As {@link #ImageExporter(Engine, Store)}, reporting each stored layer's transfer. */
+  public ImageExporter(Engine engine, Store store, TransferListener progress) {
     this.engine = engine;
     this.store = store;
+    this.progress = progress == null ? TransferListener.NONE : progress;
   }
 
   /** The exported image: config bytes and layers, bottom first. */
@@ -86,13 +95,13 @@ public final class ImageExporter {
         }
         return;
       }
-      byPath.put(path, storeLayer(what, path, content));
+      byPath.put(path, storeLayer(what, path, size, content));
     });
     if (!deferred.isEmpty()) {
       LOG.info("{}: {} layer(s) need a second pass", what, deferred.size());
       save(imageId, (path, size, content) -> {
         if (deferred.remove(path)) {
-          byPath.put(path, storeLayer(what, path, content));
+          byPath.put(path, storeLayer(what, path, size, content));
         }
       });
     }
@@ -128,9 +137,10 @@ public final class ImageExporter {
     return new Exported(config, layers, written, reused);
   }
 
-  private Contents.Stored storeLayer(String what, String path, InputStream content) throws IOException {
-    try {
-      return Contents.put(store, Store.ContentKind.LAYER, what + " layer " + path, null, content::transferTo);
+  private Contents.Stored storeLayer(String what, String path, long size, InputStream content) throws IOException {
+    try (TransferListener.Transfer t = progress.start(what + " layer " + path, size)) {
+      InputStream counted = new CountingInputStream(content, t);
+      return Contents.put(store, Store.ContentKind.LAYER, what + " layer " + path, null, counted::transferTo);
     } catch (StoreException e) {
       throw new UncheckedStoreException(e);
     }

@@ -68,7 +68,7 @@ final class BackupCommand implements Callable<Integer> {
     int firstFailure = ExitCode.OK;
     try (Store store = repo.open(); Engine engine = host.connect();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "jmigrate backup", Duration.ofSeconds(lockWait))) {
-      BackupRunner runner = new BackupRunner(engine, new SnapshotRepository(store), options);
+      BackupRunner runner = new BackupRunner(engine, new SnapshotRepository(store), options, Progress.forStderr());
       for (String c : containers) {
         try {
           BackupRunner.Result r = runner.backup(c);

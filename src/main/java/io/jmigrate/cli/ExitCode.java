@@ -6,6 +6,7 @@ import io.jmigrate.engine.EngineException;
 import io.jmigrate.restore.PreflightException;
 import io.jmigrate.snapshot.SnapshotException;
 import io.jmigrate.store.StoreException;
+import io.jmigrate.store.StoreIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -33,6 +34,8 @@ public final class ExitCode {
   public static final int LOCKED = 8;
   /** Some containers or jobs succeeded and some failed. */
   public static final int PARTIAL = 9;
+  /** A restore drill failed: the snapshot did not restore, did not come up, or failed its check. */
+  public static final int DRILL_FAILED = 10;
   /** Stopped by Ctrl-C (the JVM reports 143 for SIGTERM). */
   public static final int INTERRUPTED = 130;
 
@@ -51,6 +54,7 @@ public final class ExitCode {
     m.put("  7", "refused by pre-flight checks (name/port taken, architecture, driver, space)");
     m.put("  8", "repository locked by another jmigrate");
     m.put("  9", "partly succeeded: some containers or jobs failed");
+    m.put(" 10", "drill failed: the snapshot did not restore, come up or pass its check");
     m.put("130", "interrupted (143 for SIGTERM)");
     return m;
   }
@@ -83,8 +87,9 @@ public final class ExitCode {
           default -> FAILED;
         };
       }
-      if (c instanceof StoreException) {
-        StoreException e = (StoreException) c;
+      if (c instanceof StoreException || c instanceof StoreIOException) {
+        StoreException e = c instanceof StoreIOException ? ((StoreIOException) c).storeException()
+            : (StoreException) c;
         return switch (e.kind()) {
           case NOT_FOUND -> NOT_FOUND;
           case CORRUPT -> CORRUPT;
@@ -95,6 +100,9 @@ public final class ExitCode {
       }
       if (c instanceof BackupException) {
         return FAILED;
+      }
+      if (c instanceof io.jmigrate.job.ConfigException || c instanceof io.jmigrate.snapshot.RetentionException) {
+        return USAGE;
       }
     }
     return FAILED;

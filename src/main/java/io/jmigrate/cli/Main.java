@@ -26,6 +26,11 @@ import picocli.CommandLine.Spec;
         MigrateCommand.class,
         SnapshotsCommand.class,
         VerifyCommand.class,
+        CopyCommand.class,
+        RunCommand.class,
+        ScheduleCommand.class,
+        PruneCommand.class,
+        DrillCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @Spec

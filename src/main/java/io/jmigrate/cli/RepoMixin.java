@@ -36,6 +36,10 @@ public final class RepoMixin {
   @Option(names = "--insecure-registry", description = "Allow plain http to a registry that is not on loopback.")
   boolean insecureRegistry;
 
+  @Option(names = "--docker-config", paramLabel = "DIR",
+      description = "Directory of the config.json with registry credentials (default: $DOCKER_CONFIG, else ~/.docker).")
+  java.nio.file.Path dockerConfig;
+
   /** The repository URL in effect. */
   public String url() {
     if (repo != null && !repo.isBlank()) {
@@ -54,6 +58,7 @@ public final class RepoMixin {
         .s3PartSize(s3PartSize)
         .s3Concurrency(s3Concurrency)
         .insecureRegistry(insecureRegistry)
+        .dockerConfigDir(dockerConfig)
         .build();
   }
 

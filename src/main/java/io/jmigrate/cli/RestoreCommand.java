@@ -70,7 +70,7 @@ final class RestoreCommand implements Callable<Integer> {
       SnapshotSummary summary = snapshots.resolve(snapshot);
       Snapshot snap = snapshots.load(summary);
       try (Engine engine = host.connect()) {
-        RestoreRunner.Result r = new RestoreRunner(engine, options)
+        RestoreRunner.Result r = new RestoreRunner(engine, options, Progress.forStderr())
             .restore(snap.document(), summary.shortId(), RestoreRunner.fromRepository(store, snap));
         spec.commandLine().getOut().println(r.name() + " " + r.id().substring(0, 12) + " " + r.state());
         spec.commandLine().getOut().flush();

@@ -19,6 +19,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -133,8 +134,18 @@ public final class Engine implements Closeable {
     DockerHttpClient api = null;
     DockerHttpClient stream = null;
     try {
-      api = client(target, ssl, API_TIMEOUT);
-      stream = client(target, ssl, null);
+      try {
+        api = client(target, ssl, API_TIMEOUT);
+        stream = client(target, ssl, null);
+      } catch (RuntimeException e) {
+        if (ssl == null) {
+          throw e;
+        }
+        // The SSLContext is built here: unreadable or mismatched PEM files fail now.
+        throw new EngineException(Kind.AUTH,
+            "cannot reach the Docker engine at " + where + ": cannot use the TLS files in " + spec.tlsDir().get()
+                + " (" + rootCause(e).getMessage() + "); check ca.pem, cert.pem and key.pem there", e);
+      }
       Probe probe = new Probe(spec, where, api, tunnel);
       String pong = probe.text("GET", "/_ping", "ping", "the engine");
       if (!pong.strip().equals("OK")) {
@@ -647,7 +658,7 @@ public final class Engine implements Closeable {
       watchdog.interrupt();
     }
     if (timedOut.get()) {
-      return ExecResult.of(-1, true);
+      return ExecResult.of(-1, true, execPid(id, container));
     }
     // The stream ends when the process ends; the exit code can lag a moment behind.
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -668,18 +679,44 @@ public final class Engine implements Closeable {
     }
   }
 
+  /** The host pid of an exec's process as the engine reports it, or 0 when it cannot be told. */
+  private long execPid(String execId, String container) {
+    try {
+      return call(api, "GET", "/exec/" + seg(execId) + "/json", null, "inspect exec of", container).json()
+          .path("Pid").asLong(0);
+    } catch (EngineException e) {
+      LOG.debug("cannot inspect exec {} of {}: {}", execId, container, e.getMessage());
+      return 0;
+    }
+  }
+
   /** The outcome of {@link #exec}. */
   public static final class ExecResult {
     private final int exitCode;
     private final boolean timedOut;
+    private final long pid;
 
-    private ExecResult(int exitCode, boolean timedOut) {
+    private ExecResult(int exitCode, boolean timedOut, long pid) {
       this.exitCode = exitCode;
       this.timedOut = timedOut;
+      this.pid = pid;
     }
 
     public static ExecResult of(int exitCode, boolean timedOut) {
-      return new ExecResult(exitCode, timedOut);
+      return new ExecResult(exitCode, timedOut, 0);
+    }
+
+    /** As {@link #of(int, boolean)}, with the host pid of a process that is still running. */
+    public static ExecResult of(int exitCode, boolean timedOut, long pid) {
+      return new ExecResult(exitCode, timedOut, pid);
+    }
+
+    /**
+     * For a timed-out exec: the host pid (in the engine host's pid namespace) of its process, which the engine
+     * API cannot stop; 0 when unknown.
+     */
+    public long pid() {
+      return pid;
     }
 
     /** -1 when timed out. */
@@ -736,7 +773,7 @@ public final class Engine implements Closeable {
     }
 
     JsonNode node() throws EngineException {
-      try (Call self = this) {
+      try {
         JsonNode n = JSON.readTree(response.getBody());
         return n == null ? JSON.createObjectNode() : n;
       } catch (JsonProcessingException e) {
@@ -744,14 +781,18 @@ public final class Engine implements Closeable {
             "cannot " + action + " " + object + " on " + where + ": unreadable answer: " + e.getOriginalMessage(), e);
       } catch (IOException e) {
         throw transportFailure(e, action, object);
+      } finally {
+        close();
       }
     }
 
     void discard() throws EngineException {
-      try (Call self = this) {
-        response.getBody().transferTo(OutputStreamNull.INSTANCE);
+      try {
+        response.getBody().transferTo(OutputStream.nullOutputStream());
       } catch (IOException e) {
         throw transportFailure(e, action, object);
+      } finally {
+        close();
       }
     }
 
@@ -817,17 +858,6 @@ public final class Engine implements Closeable {
     }
   }
 
-  /** A null sink, to drain small bodies so the connection can be reused. */
-  private static final class OutputStreamNull extends java.io.OutputStream {
-    static final OutputStreamNull INSTANCE = new OutputStreamNull();
-
-    @Override
-    public void write(int b) {}
-
-    @Override
-    public void write(byte[] b, int off, int len) {}
-  }
-
   private Call call(DockerHttpClient client, String method, String path, Object body, String action, String object)
       throws EngineException {
     return call(client, method, path, body, action, object, "application/json");
@@ -847,7 +877,10 @@ public final class Engine implements Closeable {
         throw new IllegalArgumentException(e);
       }
     } else if (body instanceof InputStream) {
-      rb.body((InputStream) body).putHeader("Content-Type", type);
+      // Expect: 100-continue lets the engine refuse before the body is sent (e.g. 404 for an archive path that
+      // does not exist): without it the client keeps writing, the engine closes the connection, and the caller
+      // sees a broken pipe instead of the engine's message (RFC 9110, 10.1.1; Go's net/http honours it).
+      rb.body((InputStream) body).putHeader("Content-Type", type).putHeader("Expect", "100-continue");
     }
     Response r;
     try {

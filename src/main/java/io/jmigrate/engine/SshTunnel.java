@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * Forwards a remote engine socket to a private local unix socket with the system {@code ssh} client, as the
  * docker CLI reaches ssh hosts: the user's ssh config, agent and known_hosts apply. The command is
  * {@code ssh -nNT -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes -o BatchMode=yes
- * -L LOCAL.sock:REMOTE.sock [-p PORT] [USER@]HOST}. BatchMode makes ssh fail at once instead of prompting for a
+ * -o ControlMaster=no -o ControlPath=none -L LOCAL.sock:REMOTE.sock [-p PORT] [USER@]HOST}. BatchMode makes ssh fail at once instead of prompting for a
  * password or a host key, and its stderr is turned into a clear {@link EngineException}.
  *
  * <p>The ssh process ends with {@link #close()}, and with the JVM (a shutdown hook).
@@ -69,6 +69,10 @@ final class SshTunnel implements Closeable {
             "-o", "ExitOnForwardFailure=yes",
             "-o", "StreamLocalBindUnlink=yes",
             "-o", "BatchMode=yes",
+            // A connection of its own, not one multiplexed through the user's ControlMaster: the forward must
+            // live and die with this process.
+            "-o", "ControlMaster=no",
+            "-o", "ControlPath=none",
             "-L", local + ":" + spec.remoteSocket().orElseThrow()));
     if (spec.port().isPresent()) {
       cmd.add("-p");

@@ -3,8 +3,10 @@ package io.jmigrate.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.archive.ChainIds;
 import io.jmigrate.archive.LoadArchiveWriter;
+import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.Pipe;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.snapshot.Contents;
@@ -12,6 +14,7 @@ import io.jmigrate.snapshot.Snapshot;
 import io.jmigrate.snapshot.SnapshotDocument;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -70,10 +73,17 @@ public final class RestoreRunner {
 
   private final Engine target;
   private final Options options;
+  private final TransferListener progress;
 
   public RestoreRunner(Engine target, Options options) {
+    this(target, options, TransferListener.NONE);
+  }
+
+  /** As {@link #RestoreRunner(Engine, Options)}, reporting each layer and volume sent to the target. */
+  public RestoreRunner(Engine target, Options options, TransferListener progress) {
     this.target = target;
     this.options = options;
+    this.progress = progress == null ? TransferListener.NONE : progress;
   }
 
   /** Content read from a repository, every byte digest-checked against the snapshot. */
@@ -215,7 +225,8 @@ public final class RestoreRunner {
       w.writeConfig(config);
       for (int i = skip; i < layers.size(); i++) {
         SnapshotDocument.Layer l = layers.get(i);
-        try (InputStream in = content.openLayer(i)) {
+        try (TransferListener.Transfer t = progress.start("layer " + l.diffId().shortHex(12), l.uncompressedSize());
+            InputStream in = new CountingInputStream(content.openLayer(i), t)) {
           w.writeLayer(l.diffId(), l.uncompressedSize(), in);
         }
         sent[0] += l.uncompressedSize();
@@ -272,14 +283,14 @@ public final class RestoreRunner {
       bytes += Math.max(0, v.uncompressedSize());
       int index = j;
       if (build.writesDirect(hostDir, describe(v))) {
-        try (InputStream in = content.openVolume(index)) {
+        try (InputStream in = counted(content, index, v)) {
           TargetBuilder.fillDirect(in, Path.of(hostDir));
         }
         LOG.info("filled {} directly at {}", describe(v), hostDir);
       } else {
         String key = Integer.toString(j);
         viaHelper.put(key, source);
-        tars.put(key, () -> content.openVolume(index));
+        tars.put(key, () -> counted(content, index, v));
         what.put(key, describe(v));
       }
     }
@@ -287,6 +298,26 @@ public final class RestoreRunner {
       build.fillThroughHelper(imageRef, viaHelper, tars, what);
     }
     return bytes;
+  }
+
+  /** Volume {@code index}'s content, counted for the progress listener; closing the stream ends the transfer. */
+  private InputStream counted(Content content, int index, SnapshotDocument.Volume v) throws IOException {
+    TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
+    try {
+      return new FilterInputStream(new CountingInputStream(content.openVolume(index), t)) {
+        @Override
+        public void close() throws IOException {
+          try {
+            super.close();
+          } finally {
+            t.close();
+          }
+        }
+      };
+    } catch (IOException | RuntimeException e) {
+      t.close();
+      throw e;
+    }
   }
 
   private static String describe(SnapshotDocument.Volume v) {

@@ -278,6 +278,9 @@ public final class LocalStore implements Store {
 
   @Override
   public void putTag(Tag tag) throws StoreException {
+    if (!hasBlob(tag.target().digest())) {
+      throw S3Store.untaggable(tag, location());
+    }
     ensureLayout();
     byte[] json = StoreJson.write(tag.target());
     withIndexLock("publish tag " + tag.name(), () -> {
@@ -357,12 +360,23 @@ public final class LocalStore implements Store {
   }
 
   private void withIndexLock(String action, StoreAction body) throws StoreException {
-    ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
+    Path key;
+    try {
+      // The real path: two handles on one repository through a symlink must share the lock, or the second
+      // FileChannel.lock in this JVM throws OverlappingFileLockException.
+      key = locks.toRealPath();
+    } catch (IOException e) {
+      throw failure(action, e);
+    }
+    ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(key, r -> new ReentrantLock());
     inProcess.lock();
     try (FileChannel ch = openLockFile(locks.resolve("index.lock"))) {
       // Held for a few file writes only, so a blocking lock is right here.
-      try (java.nio.channels.FileLock ignored = ch.lock()) {
+      java.nio.channels.FileLock fileLock = ch.lock();
+      try {
         body.run();
+      } finally {
+        fileLock.release();
       }
     } catch (IOException e) {
       throw failure(action, e);
@@ -671,11 +685,23 @@ public final class LocalStore implements Store {
     private final OutputStream stream;
     private volatile StoreException failure;
     private long count;
+    /** Drops the staged file if the process is stopped (Ctrl-C, SIGTERM) mid-write, so no temp file outlives it. */
+    private final Thread onExit = new Thread(this::abort, "jmigrate-abort-staged-blob");
 
     LocalUpload(Path temp, FileChannel channel) {
       this.temp = temp;
       this.channel = channel;
       this.stream = new BufferedOutputStream(new ChannelSink(), 1 << 16);
+      Runtime.getRuntime().addShutdownHook(onExit);
+    }
+
+    /** Called once the upload is settled (committed or aborted). */
+    private void forgetExitHook() {
+      try {
+        Runtime.getRuntime().removeShutdownHook(onExit);
+      } catch (IllegalStateException e) {
+        // The JVM is shutting down: the hook is running or about to, and abort() then does nothing.
+      }
     }
 
     @Override
@@ -709,6 +735,7 @@ public final class LocalStore implements Store {
           // Free the space at once: a full disk must not stay full because of our half-written blob.
           if (state.compareAndSet(OPEN, ABORTED)) {
             settled.countDown();
+            forgetExitHook();
           }
           discard();
           throw new StoreIOException(f);
@@ -781,6 +808,7 @@ public final class LocalStore implements Store {
           discard();
         }
         settled.countDown();
+        forgetExitHook();
       }
     }
 
@@ -789,6 +817,9 @@ public final class LocalStore implements Store {
       if (state.compareAndSet(OPEN, ABORTED)) {
         discard();
         settled.countDown();
+        if (Thread.currentThread() != onExit) {
+          forgetExitHook();
+        }
       } else if (state.get() == COMMITTING) {
         // A shutdown hook may abort while the writer commits: let the commit finish (or clean up) first, so no
         // temp file outlives the process.

@@ -114,7 +114,9 @@ final class LockHolder {
 
   /** "jmigrate backup web (shared), pid 4242 on host-a, since 2024-05-01T03:00:00Z". */
   String describe() {
-    return "jmigrate " + purpose + " (" + mode.name().toLowerCase() + "), pid " + pid + " on " + host + ", since "
+    // Callers pass "backup web" or "jmigrate backup": name the tool once either way.
+    String command = purpose.startsWith("jmigrate") ? purpose : "jmigrate " + purpose;
+    return command + " (" + mode.name().toLowerCase() + "), pid " + pid + " on " + host + ", since "
         + created.truncatedTo(ChronoUnit.SECONDS);
   }
 

@@ -43,8 +43,7 @@ public final class Stores {
     }
     if (u.startsWith("oci://")) {
       ociLocation(u);
-      throw new StoreException(StoreException.Kind.INVALID, "cannot open " + describe(u)
-          + ": OCI registry support is not built in yet; use a directory or s3:// repository");
+      return RegistryStore.open(u, o);
     }
     if (u.startsWith("file:")) {
       return LocalStore.open(filePath(u), o);

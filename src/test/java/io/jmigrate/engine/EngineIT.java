@@ -608,6 +608,40 @@ class EngineIT {
   }
 
   @Test
+  void putArchive_missingPathWithLargeBody_stillReportsTheEnginesAnswer() throws Exception {
+    // The engine answers 404 before reading the body; the caller must see that answer, not a broken pipe.
+    a.createContainer("jm-archive3", body("true"));
+    long size = 200L << 20;
+    var pipeIn = new java.io.PipedInputStream(1 << 16);
+    var pipeOut = new java.io.PipedOutputStream(pipeIn);
+    ExecutorService ex = Executors.newSingleThreadExecutor();
+    try {
+      ex.submit(
+          () -> {
+            try (TarArchiveOutputStream t = new TarArchiveOutputStream(pipeOut)) {
+              TarArchiveEntry e = new TarArchiveEntry("big.bin");
+              e.setSize(size);
+              t.putArchiveEntry(e);
+              byte[] chunk = new byte[1 << 16];
+              for (long w = 0; w < size; w += chunk.length) {
+                t.write(chunk);
+              }
+              t.closeArchiveEntry();
+            }
+            return null;
+          });
+      assertThatThrownBy(() -> a.putArchive("jm-archive3", "/no/such/dir", pipeIn))
+          .isInstanceOf(EngineException.class)
+          .hasMessageStartingWith("cannot write /no/such/dir into container jm-archive3 on " + da.host() + ": ")
+          .extracting(t -> ((EngineException) t).kind())
+          .isEqualTo(Kind.NOT_FOUND);
+    } finally {
+      pipeIn.close();
+      ex.shutdownNow();
+    }
+  }
+
+  @Test
   void putArchive_largeStream_isNotBufferedWhole() throws Exception {
     // 300 MiB through a 256 MiB heap: only a streamed body gets through.
     a.createVolume(JSON.createObjectNode().put("Name", "jm-big"));

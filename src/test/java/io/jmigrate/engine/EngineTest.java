@@ -125,6 +125,23 @@ class EngineTest {
   }
 
   @Test
+  void connect_unreadableTlsFiles_authNamingTheDir(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    for (String f : List.of("ca.pem", "cert.pem", "key.pem")) {
+      java.nio.file.Files.writeString(dir.resolve(f), "not a pem");
+    }
+    HostSpec spec =
+        HostSpec.resolve(
+            "tcp://127.0.0.1:9", Map.of("DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH", dir.toString()), null);
+    assertThatThrownBy(() -> Engine.connect(spec))
+        .isInstanceOf(EngineException.class)
+        .hasMessageStartingWith("cannot reach the Docker engine at tcp://127.0.0.1:9: cannot use the TLS files in " + dir)
+        .hasMessageEndingWith("check ca.pem, cert.pem and key.pem there")
+        .extracting(e -> ((EngineException) e).kind())
+        .isEqualTo(Kind.AUTH);
+  }
+
+  @Test
   void sshClassify_knownSshErrors_clearKindsAndAdvice() throws Exception {
     HostSpec spec = HostSpec.resolve("ssh://root@127.0.0.1:2222?socket=/tmp/x/docker.sock", Map.of(), null);
     EngineException hostKey = SshTunnel.classify("Host key verification failed.\n", spec);

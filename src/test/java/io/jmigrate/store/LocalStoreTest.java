@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +92,7 @@ class LocalStoreTest extends StoreContract {
     store.putAlias("zstd-" + index.digest().hex(), index);
     upload(store, randomBytes(1000, 2));
     try (StoreLock lock = store.lock(Store.LockMode.SHARED, "backup web", Duration.ZERO)) {
+      assertThat(lock.holder()).contains("backup web");
       List<Path> all = new ArrayList<>();
       try (Stream<Path> walk = Files.walk(repo())) {
         walk.forEach(all::add);
@@ -308,6 +310,34 @@ class LocalStoreTest extends StoreContract {
     try (StoreLock lock = store.lock(Store.LockMode.EXCLUSIVE, "prune", Duration.ofSeconds(10))) {
       assertThat(lock.holder()).contains("prune");
     }
+  }
+
+  @Test
+  void putTag_twoHandlesThroughASymlink_bothPublishConcurrently() throws Exception {
+    Descriptor a = storeIndex("web", 9);
+    Path link = temp.resolve("link");
+    Files.createSymbolicLink(link, repo());
+    try (Store viaLink = Stores.open(link.toString(), StoreOptions.defaults())) {
+      Thread other = new Thread(() -> {
+        try {
+          for (int i = 0; i < 20; i++) {
+            viaLink.putTag(Tag.of("link-" + i, a));
+          }
+        } catch (StoreException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      other.setUncaughtExceptionHandler((t, e) -> failure.set(e));
+      other.start();
+      for (int i = 0; i < 20; i++) {
+        store.putTag(Tag.of("direct-" + i, a));
+      }
+      other.join();
+      assertThat(failure.get()).isNull();
+    }
+    assertThat(store.listTags()).hasSize(40);
+    assertThat(JSON.readTree(repo().resolve("index.json").toFile()).path("manifests")).hasSize(40);
   }
 
   @Test

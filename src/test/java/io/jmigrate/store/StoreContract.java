@@ -81,8 +81,9 @@ public abstract class StoreContract {
     logs.start();
     storeLogger.addAppender(logs);
     storeLogger.setLevel(Level.DEBUG);
-    // Captured, not printed: the test output stays at the WARN of logback-test.xml.
-    storeLogger.setAdditive(false);
+    // Captured, not printed (the test output stays at the WARN of logback-test.xml), unless asked for with
+    // -Djmigrate.test.storeLogs=true.
+    storeLogger.setAdditive(Boolean.getBoolean("jmigrate.test.storeLogs"));
     store = openStore();
   }
 
@@ -527,6 +528,18 @@ public abstract class StoreContract {
   }
 
   @Test
+  void putTag_targetNotStored_refusedAndNothingListed() throws Exception {
+    Descriptor missing = Descriptor.of(MediaTypes.OCI_INDEX, Digest.of("no such index".getBytes(
+        StandardCharsets.UTF_8)), 13);
+
+    assertThatThrownBy(() -> store.putTag(Tag.of("web-1", missing)))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining(missing.digest().toString())
+        .satisfies(e -> assertThat(((StoreException) e).kind()).isEqualTo(StoreException.Kind.NOT_FOUND));
+    assertThat(store.listTags()).isEmpty();
+  }
+
+  @Test
   void getTag_missing_empty() throws Exception {
     assertThat(store.getTag("nothing-here")).isEmpty();
   }
@@ -554,9 +567,9 @@ public abstract class StoreContract {
   @Test
   void lock_sharedTwice_bothHeld() throws Exception {
     try (StoreLock a = store.lock(Store.LockMode.SHARED, "backup web", Duration.ZERO);
-        StoreLock b = second().lock(Store.LockMode.SHARED, "backup db", Duration.ZERO)) {
-      assertThat(a.holder()).contains("backup web");
-      assertThat(b.holder()).contains("backup db");
+        StoreLock b = second().lock(Store.LockMode.SHARED, "jmigrate backup db", Duration.ZERO)) {
+      assertThat(a.holder()).startsWith("jmigrate backup web (shared), pid " + ProcessHandle.current().pid() + " on ");
+      assertThat(b.holder()).startsWith("jmigrate backup db (shared), pid ");
     }
   }
 
@@ -564,6 +577,7 @@ public abstract class StoreContract {
   void lock_exclusiveWhileShared_failsNamingTheHolder() throws Exception {
     Store other = second();
     try (StoreLock held = store.lock(Store.LockMode.SHARED, "backup web", Duration.ZERO)) {
+      assertThat(held.holder()).contains("backup web").contains("(shared)");
       assertThatThrownBy(() -> other.lock(Store.LockMode.EXCLUSIVE, "prune", Duration.ZERO))
           .isInstanceOf(StoreException.class)
           .hasMessageContaining("backup web")
@@ -578,6 +592,7 @@ public abstract class StoreContract {
   void lock_sharedWhileExclusive_failsAfterWaitingNamingTheHolder() throws Exception {
     Store other = second();
     try (StoreLock held = store.lock(Store.LockMode.EXCLUSIVE, "prune --keep 3", Duration.ZERO)) {
+      assertThat(held.holder()).contains("prune --keep 3").contains("(exclusive)");
       long t0 = System.nanoTime();
       assertThatThrownBy(() -> other.lock(Store.LockMode.SHARED, "backup web", Duration.ofMillis(700)))
           .isInstanceOf(StoreException.class)

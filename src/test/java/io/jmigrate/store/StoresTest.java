@@ -69,11 +69,18 @@ class StoresTest {
   }
 
   @Test
-  void open_ociUrl_failsInvalidUntilRegistrySupport() {
-    assertThatThrownBy(() -> Stores.open("oci://127.0.0.1:5000/backups", StoreOptions.defaults()))
+  void open_ociUrl_opensRegistryStoreWithoutContactingIt() throws Exception {
+    try (Store s = Stores.open("oci://127.0.0.1:5000/backups/web/", StoreOptions.defaults())) {
+      assertThat(s).isInstanceOf(RegistryStore.class);
+      assertThat(s.location()).isEqualTo("oci://127.0.0.1:5000/backups/web");
+    }
+  }
+
+  @Test
+  void open_ociUrlWithUppercaseRepository_failsInvalid() {
+    assertThatThrownBy(() -> Stores.open("oci://127.0.0.1:5000/Backups", StoreOptions.defaults()))
         .isInstanceOf(StoreException.class)
-        .hasMessageContaining("oci://127.0.0.1:5000/backups")
-        .hasMessageContaining("registry support is not built in yet")
+        .hasMessageContaining("'Backups' is not a valid repository path component")
         .satisfies(e -> assertThat(kind(e)).isEqualTo(StoreException.Kind.INVALID));
   }
 

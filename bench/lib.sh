@@ -1,0 +1,92 @@
+# Shared helpers for jmigrate benchmarks: private daemons started and stopped by pid, a busybox image imported
+# from the busybox-static package, timing with peak RSS. Sourced by the bench/*.sh scripts; run them as root.
+set -euo pipefail
+
+BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_TMP="${BENCH_TMP:-$(mktemp -d /tmp/jm-bench-XXXXXX)}"
+BENCH_PIDS=()
+export LANG="${LANG:-C.UTF-8}"
+
+bench_cleanup() {
+  for pid in "${BENCH_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${BENCH_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] || continue
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  # Mounts left by the daemons' containers, deepest first.
+  awk -v p="$BENCH_TMP" '$5 ~ "^"p {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf "$BENCH_TMP"
+}
+trap bench_cleanup EXIT
+
+# start_daemon NAME: starts a private dockerd and sets HOST_URL to its host URL. Not for $(...): the pid must be
+# recorded in this shell so that the exit trap stops the daemon.
+start_daemon() {
+  local d="$BENCH_TMP/$1"
+  mkdir -p "$d"
+  dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/docker.sock" \
+    --bridge=none --iptables=false --ip-masq=false --ip6tables=false >"$d/log" 2>&1 &
+  BENCH_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    [[ -S "$d/docker.sock" ]] && docker -H "unix://$d/docker.sock" version >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  HOST_URL="unix://$d/docker.sock"
+}
+
+# import_busybox HOST: imports bench/busybox:1 (every applet linked) on HOST.
+import_busybox() {
+  local host="$1" rootfs="$BENCH_TMP/rootfs"
+  if [[ ! -f "$BENCH_TMP/busybox.tar" ]]; then
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for a in $("$rootfs/bin/busybox" --list); do [[ "$a" == busybox ]] || ln -sf busybox "$rootfs/bin/$a"; done
+    chmod 1777 "$rootfs/tmp"
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+    tar -C "$rootfs" -cf "$BENCH_TMP/busybox.tar" .
+  fi
+  docker -H "$host" import --change 'CMD ["/bin/sh"]' "$BENCH_TMP/busybox.tar" bench/busybox:1 >/dev/null
+}
+
+# make_data DIR MIB FILES: FILES files totalling MIB MiB, half random, half compressible text.
+make_data() {
+  local dir="$1" mib="$2" files="$3" i
+  local kib=$(( mib * 1024 / files ))
+  mkdir -p "$dir"
+  head -c $(( kib * 1024 )) /dev/urandom >"$BENCH_TMP/rand.chunk"
+  # (yes | head ends yes with SIGPIPE, which pipefail would count as a failure.)
+  awk -v n=$(( kib * 1024 )) 'BEGIN { l = "jmigrate benchmark line: the quick brown fox jumps over the lazy dog 0123456789\n";
+    while (s < n) { printf "%s", l; s += length(l) } }' | head -c $(( kib * 1024 )) >"$BENCH_TMP/text.chunk" || true
+  for i in $(seq 1 "$files"); do
+    if (( i % 2 )); then
+      # Each random file differs, so nothing deduplicates below file level.
+      { head -c 64 /dev/urandom; tail -c +65 "$BENCH_TMP/rand.chunk"; } >"$dir/f$i.bin"
+    else
+      { echo "$i"; head -c $(( kib * 1024 - ${#i} - 1 )) "$BENCH_TMP/text.chunk"; } >"$dir/f$i.txt"
+    fi
+  done
+}
+
+# timed LABEL CMD...: runs CMD, records wall seconds and peak RSS (MiB) in TIMES[LABEL] / RSS[LABEL].
+declare -A TIMES RSS NEW
+timed() {
+  local label="$1"; shift
+  local out="$BENCH_TMP/time.$RANDOM"
+  /usr/bin/time -f '%e %M' -o "$out" "$@" >"$BENCH_TMP/last.out" 2>"$BENCH_TMP/last.err" || {
+    echo "bench: '$label' failed:" >&2; cat "$BENCH_TMP/last.err" >&2; return 1; }
+  read -r secs kib <"$out"
+  TIMES[$label]="$secs"
+  RSS[$label]=$(( kib / 1024 ))
+}
+
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+jmigrate_jar() {
+  (cd "$BENCH_ROOT" && { [[ -f target/jmigrate.jar ]] || mvn -B -q -DskipTests package; })
+  echo "$BENCH_ROOT/target/jmigrate.jar"
+}

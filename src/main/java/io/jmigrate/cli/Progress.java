@@ -1,0 +1,168 @@
+package io.jmigrate.cli;
+
+import io.jmigrate.blob.TransferListener;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Shows long transfers to people: on a terminal, a progress bar per transfer (bytes, rate and ETA, by
+ * me.tongfei:progressbar) once it has run for a second, so short ones never flicker; without a terminal (cron,
+ * systemd, a pipe), a plain log line every {@link #LOG_EVERY} and one when a long transfer ends. Never changes a
+ * transfer: it only hears byte counts.
+ */
+final class Progress implements TransferListener {
+  private static final Logger LOG = LoggerFactory.getLogger(Progress.class);
+  /** How often a line is logged without a terminal. */
+  static final Duration LOG_EVERY = Duration.ofSeconds(30);
+  /** How long a transfer runs before a bar appears on a terminal. */
+  static final Duration BAR_AFTER = Duration.ofSeconds(1);
+
+  private final boolean terminal;
+  private final Duration every;
+  private final Consumer<String> lines;
+  private final LongSupplier nanos;
+
+  Progress(boolean terminal, Duration every, Consumer<String> lines, LongSupplier nanos) {
+    this.terminal = terminal;
+    this.every = Objects.requireNonNull(every, "every");
+    this.lines = Objects.requireNonNull(lines, "lines");
+    this.nanos = Objects.requireNonNull(nanos, "nanos");
+  }
+
+  /** Bars when stderr is a terminal (and TERM is not dumb), log lines at INFO otherwise. */
+  static TransferListener forStderr() {
+    String term = System.getenv("TERM");
+    boolean tty = System.console() != null && term != null && !term.equals("dumb");
+    return new Progress(tty, LOG_EVERY, LOG::info, System::nanoTime);
+  }
+
+  @Override
+  public Transfer start(String what, long totalBytes) {
+    return terminal ? new Bar(what, totalBytes) : new Lines(what, totalBytes);
+  }
+
+  /** A bar, created once the transfer has lasted {@link #BAR_AFTER}. */
+  private final class Bar implements Transfer {
+    private final String what;
+    private final long total;
+    private final long start = nanos.getAsLong();
+    private final AtomicLong done = new AtomicLong();
+    private ProgressBar bar;
+    private boolean closed;
+
+    Bar(String what, long total) {
+      this.what = what;
+      this.total = total;
+    }
+
+    @Override
+    public void transferred(long bytes) {
+      long now = done.addAndGet(bytes);
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        if (bar == null) {
+          long elapsed = nanos.getAsLong() - start;
+          if (elapsed < BAR_AFTER.toNanos()) {
+            return;
+          }
+          bar = new ProgressBarBuilder().setTaskName(shorten(what, 40)).setInitialMax(total < 0 ? -1 : total)
+              .setUnit("MiB", 1 << 20).showSpeed().setStyle(ProgressBarStyle.ASCII)
+              .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
+              .startsFrom(0, Duration.ofNanos(elapsed)).build();
+        }
+        bar.stepTo(now);
+      }
+    }
+
+    @Override
+    public synchronized void close() {
+      closed = true;
+      if (bar != null) {
+        bar.close();
+      }
+    }
+  }
+
+  /** Plain lines: one every {@code every}, and a last one for a transfer that lasted that long. */
+  private final class Lines implements Transfer {
+    private final String what;
+    private final long total;
+    private final long start = nanos.getAsLong();
+    private final AtomicLong done = new AtomicLong();
+    private volatile long nextLine = start + every.toNanos();
+    private volatile boolean spoke;
+
+    Lines(String what, long total) {
+      this.what = what;
+      this.total = total;
+    }
+
+    @Override
+    public void transferred(long bytes) {
+      long n = done.addAndGet(bytes);
+      long now = nanos.getAsLong();
+      if (now >= nextLine) {
+        synchronized (this) {
+          if (now >= nextLine) {
+            nextLine = now + every.toNanos();
+            spoke = true;
+            lines.accept(line(n, now, false));
+          }
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      if (spoke) {
+        lines.accept(line(done.get(), nanos.getAsLong(), true));
+      }
+    }
+
+    private String line(long n, long now, boolean end) {
+      double secs = Math.max(1e-3, (now - start) / 1e9);
+      double rate = n / secs;
+      StringBuilder b = new StringBuilder(what).append(": ");
+      if (end) {
+        return b.append(Format.bytes(n)).append(" in ").append(seconds(secs)).append(" (")
+            .append(Format.bytes((long) rate)).append("/s)").toString();
+      }
+      b.append(Format.bytes(n));
+      if (total > 0) {
+        b.append(" of ").append(Format.bytes(total)).append(String.format(Locale.ROOT, " (%d%%)", n * 100 / total));
+      } else {
+        b.append(" so far");
+      }
+      b.append(", ").append(Format.bytes((long) rate)).append("/s");
+      if (total > 0 && rate > 0 && n < total) {
+        b.append(", about ").append(seconds((total - n) / rate)).append(" left");
+      }
+      return b.toString();
+    }
+  }
+
+  private static String seconds(double s) {
+    long whole = Math.round(s);
+    if (whole < 60) {
+      return whole + "s";
+    }
+    return whole / 3600 > 0 ? String.format(Locale.ROOT, "%dh%02dm", whole / 3600, whole / 60 % 60)
+        : String.format(Locale.ROOT, "%dm%02ds", whole / 60, whole % 60);
+  }
+
+  private static String shorten(String s, int max) {
+    return s.length() <= max ? s : "…" + s.substring(s.length() - max + 1);
+  }
+}

@@ -1,0 +1,304 @@
+package io.jmigrate.store;
+
+import io.jmigrate.blob.Descriptor;
+import io.jmigrate.blob.Digest;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A streamed blob upload of unknown length, as a chunked upload (distribution-spec v1.1, "Pushing a blob in
+ * chunks"): {@code POST /blobs/uploads/} opens a session, each chunk goes up as {@code PATCH <location>} with
+ * {@code Content-Range: <start>-<end>} (full ones as they fill, the last one at commit), and an empty
+ * {@code PUT <location>&digest=…} closes it. Every answer carries the next Location, which the next request must
+ * use.
+ *
+ * <ul>
+ *   <li>At most one chunk is held in memory: writes block while a full chunk is sent.
+ *   <li>A blob smaller than one chunk opens no session until commit, and none at all when the registry already
+ *       has its digest.
+ *   <li>A PATCH that failed on the way is resumed once the registry says (GET on the session) how much it got.
+ *   <li>{@link #abort()} cancels the session with DELETE; it may be called from another thread, and a write after
+ *       it fails.
+ * </ul>
+ */
+final class RegistryBlobUpload implements BlobUpload {
+  private static final Logger LOG = LoggerFactory.getLogger(RegistryBlobUpload.class);
+  private static final int FIRST_BUFFER = 64 << 10;
+  private static final int CHUNK_RESUMES = 3;
+
+  private final RegistryStore store;
+  private final RegistryClient client;
+  private final int chunkSize;
+  private final Object state = new Object();
+  private final OutputStream stream = new ChunkStream();
+  private byte[] buf = new byte[0];
+  private int fill;
+  /** Bytes the registry has acknowledged in this session. */
+  private long sent;
+  /** Guarded by {@link #state}. */
+  private URI session;
+  private volatile boolean aborted;
+  private volatile boolean committed;
+  private volatile IOException failure;
+
+  RegistryBlobUpload(RegistryStore store, int chunkSize) {
+    this.store = store;
+    this.client = store.client();
+    this.chunkSize = chunkSize;
+  }
+
+  @Override
+  public OutputStream stream() {
+    return stream;
+  }
+
+  private final class ChunkStream extends OutputStream {
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      checkWritable();
+      while (len > 0) {
+        if (fill == chunkSize) {
+          sendChunk();
+        }
+        if (fill == buf.length) {
+          buf = Arrays.copyOf(buf, Math.min(chunkSize, Math.max(FIRST_BUFFER, buf.length * 2)));
+        }
+        int n = Math.min(len, buf.length - fill);
+        System.arraycopy(b, off, buf, fill, n);
+        fill += n;
+        off += n;
+        len -= n;
+      }
+    }
+
+    @Override
+    public void close() {
+      // commit or abort ends the upload; the stream belongs to the upload.
+    }
+  }
+
+  private void checkWritable() throws IOException {
+    if (aborted) {
+      throw new IOException("the upload to " + store.location() + " was aborted");
+    }
+    if (committed) {
+      throw new IOException("the upload to " + store.location() + " was already committed");
+    }
+    if (failure != null) {
+      throw new IOException(failure.getMessage(), failure);
+    }
+  }
+
+  /** Sends the full buffer as one PATCH; on failure the upload is aborted and the error kept for commit. */
+  private void sendChunk() throws IOException {
+    try {
+      URI s = session();
+      patch(s);
+    } catch (StoreException e) {
+      failure = new IOException(e.getMessage(), e);
+      abort();
+      throw failure;
+    }
+  }
+
+  /** The session, opened on first need; an abort meanwhile cancels it at once. */
+  private URI session() throws StoreException {
+    synchronized (state) {
+      if (session != null) {
+        return session;
+      }
+    }
+    URI s = store.startSession("upload a blob");
+    synchronized (state) {
+      if (!aborted) {
+        session = s;
+        return s;
+      }
+    }
+    store.cancelSession(s);
+    throw new StoreException(StoreException.Kind.OTHER, "the upload to " + store.location() + " was aborted");
+  }
+
+  private void patch(URI s) throws StoreException {
+    String what = "upload bytes " + sent + "-" + (sent + fill - 1) + " of a blob to " + store.location();
+    for (int resume = 0; ; resume++) {
+      RegistryClient.Response r;
+      try {
+        r = client.send(RegistryClient.Request
+            .withBody("PATCH", s, buf, 0, fill, RegistryAuth.Access.PUSH, what)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Range", sent + "-" + (sent + fill - 1))
+            .idempotent(false));
+      } catch (StoreException e) {
+        if (e.kind() != StoreException.Kind.UNAVAILABLE || resume >= CHUNK_RESUMES || aborted) {
+          throw e;
+        }
+        // The chunk may or may not have arrived: ask the registry how far it got (GET is retried with backoff).
+        long offset = uploadedSoFar(s);
+        if (offset == sent + fill) {
+          LOG.debug("{}: the registry had it already", what);
+          sent += fill;
+          fill = 0;
+          return;
+        }
+        if (offset != sent) {
+          throw new StoreException(StoreException.Kind.UNAVAILABLE, "cannot " + what + ": the registry holds "
+              + offset + " bytes of the upload after a failed request, not " + sent, e);
+        }
+        LOG.info("{} failed ({}); sending the chunk again", what, e.getMessage());
+        continue;
+      }
+      try (r) {
+        if (r.status() != 202) {
+          throw client.error(r, what);
+        }
+        URI next = store.uploadLocation(r, what);
+        boolean abortedMeanwhile;
+        synchronized (state) {
+          session = next;
+          abortedMeanwhile = aborted;
+        }
+        if (abortedMeanwhile) {
+          // abort() ran during this PATCH and cancelled with the previous Location, whose state the registry no
+          // longer accepts: cancel again with the new one.
+          store.cancelSession(next);
+          throw new StoreException(StoreException.Kind.OTHER, "the upload to " + store.location() + " was aborted");
+        }
+        sent += fill;
+        fill = 0;
+        return;
+      }
+    }
+  }
+
+  /** GET on the session: the Range header says how many bytes the registry holds ("0-<last>"). */
+  private long uploadedSoFar(URI s) throws StoreException {
+    String what = "check an upload's progress in " + store.location();
+    try (RegistryClient.Response r = client.send(
+        RegistryClient.Request.of("GET", s, RegistryAuth.Access.PUSH, what))) {
+      if (r.status() != 204 && r.status() != 200) {
+        throw client.error(r, what);
+      }
+      String range = r.header("Range").orElse("0-0");
+      long end = Long.parseLong(range.substring(range.indexOf('-') + 1).trim());
+      // distribution reports "0-0" for an empty upload as for a 1-byte one; an empty one is the likelier here.
+      return end == 0 && sent == 0 ? 0 : end + 1;
+    } catch (NumberFormatException e) {
+      throw new StoreException(StoreException.Kind.OTHER, "cannot " + what + ": unreadable Range header", e);
+    }
+  }
+
+  @Override
+  public Descriptor commit(String mediaType, Digest digest, long size) throws StoreException {
+    if (committed) {
+      throw new IllegalStateException("upload already committed");
+    }
+    if (failure != null) {
+      // The write that failed already aborted the upload; report why.
+      Throwable cause = failure.getCause();
+      StoreException.Kind kind = cause instanceof StoreException ? ((StoreException) cause).kind()
+          : StoreException.Kind.UNAVAILABLE;
+      throw new StoreException(kind, "cannot commit blob " + digest + " to " + store.location() + ": "
+          + failure.getMessage(), failure);
+    }
+    if (aborted) {
+      throw new StoreException(StoreException.Kind.OTHER,
+          "cannot commit blob " + digest + " to " + store.location() + ": the upload was aborted");
+    }
+    long total = sent + fill;
+    if (size != total) {
+      abort();
+      throw new IllegalArgumentException("blob " + digest + " was committed with size " + size + " but "
+          + total + " bytes were written");
+    }
+    Descriptor d = Descriptor.of(mediaType, digest, size);
+    try {
+      boolean hasSession;
+      synchronized (state) {
+        hasSession = session != null;
+      }
+      if (store.hasBlob(digest)) {
+        LOG.debug("blob {} already stored, skipped ({})", digest, store.location());
+        abort();
+        committed = true;
+        return d;
+      }
+      URI s = hasSession ? session : session();
+      if (fill > 0) {
+        // The last bytes go as a PATCH too, and the PUT carries none: after a failed PUT (a digest mismatch)
+        // distribution can cancel the session only when its state matches what it holds, which a PUT with a
+        // body would leave behind.
+        patch(s);
+        synchronized (state) {
+          s = session;
+        }
+      }
+      put(s, digest);
+      committed = true;
+      buf = new byte[0];
+      return d;
+    } catch (StoreException | RuntimeException e) {
+      abort();
+      throw e;
+    }
+  }
+
+  private void put(URI s, Digest digest) throws StoreException {
+    String what = "finish the upload of blob " + digest + " to " + store.location();
+    URI uri = RegistryStore.withQuery(s, "digest=" + RegistryStore.encode(digest.toString()));
+    RegistryClient.Request req = RegistryClient.Request.of("PUT", uri, RegistryAuth.Access.PUSH, what)
+        .header("Content-Type", "application/octet-stream")
+        .idempotent(false);
+    RegistryClient.Response r;
+    try {
+      r = client.send(req);
+    } catch (StoreException e) {
+      // The PUT may have completed before the connection broke: the blob is then there.
+      if (e.kind() == StoreException.Kind.UNAVAILABLE && store.hasBlob(digest)) {
+        return;
+      }
+      throw e;
+    }
+    try (r) {
+      if (r.status() == 201) {
+        String echoed = r.header("Docker-Content-Digest").orElse(digest.toString());
+        if (!echoed.equals(digest.toString())) {
+          throw new StoreException(StoreException.Kind.CORRUPT, "cannot " + what + ": the registry stored "
+              + echoed);
+        }
+        return;
+      }
+      StoreException e = client.error(r, what);
+      if (e.getMessage().contains("DIGEST_INVALID")) {
+        throw new StoreException(StoreException.Kind.CORRUPT, e.getMessage()
+            + "; the bytes that arrived do not have the digest computed while writing them");
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public void abort() {
+    URI s;
+    synchronized (state) {
+      if (aborted || committed) {
+        return;
+      }
+      aborted = true;
+      s = session;
+    }
+    // The buffer stays: a writer on another thread may be using it; its next write fails.
+    if (s != null) {
+      store.cancelSession(s);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package io.jmigrate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jmigrate.blob.TransferListener;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** Tests for {@link Progress} without a terminal: plain lines on a test clock. */
+class ProgressTest {
+  private static final long SECOND = 1_000_000_000L;
+
+  @Test
+  void transfer_knownTotalOverSeveralIntervals_logsBytesRateAndTimeLeftThenAFinalLine() {
+    AtomicLong now = new AtomicLong();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    Progress p = new Progress(false, Duration.ofSeconds(30), lines::add, now::get);
+    try (TransferListener.Transfer t = p.start("web: volume web-data", 100L << 20)) {
+      now.set(10 * SECOND);
+      t.transferred(10L << 20);
+      assertThat(lines).isEmpty();
+      now.set(30 * SECOND);
+      t.transferred(20L << 20);
+      now.set(45 * SECOND);
+      t.transferred(10L << 20);
+      now.set(60 * SECOND);
+      t.transferred(20L << 20);
+    }
+    assertThat(lines).containsExactly(
+        "web: volume web-data: 30.0 MiB of 100.0 MiB (30%), 1.0 MiB/s, about 1m10s left",
+        "web: volume web-data: 60.0 MiB of 100.0 MiB (60%), 1.0 MiB/s, about 40s left",
+        "web: volume web-data: 60.0 MiB in 1m00s (1.0 MiB/s)");
+  }
+
+  @Test
+  void transfer_unknownTotal_saysSoFar() {
+    AtomicLong now = new AtomicLong();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    Progress p = new Progress(false, Duration.ofSeconds(30), lines::add, now::get);
+    try (TransferListener.Transfer t = p.start("web: volume data", -1)) {
+      now.set(40 * SECOND);
+      t.transferred(40L << 20);
+    }
+    assertThat(lines.get(0)).isEqualTo("web: volume data: 40.0 MiB so far, 1.0 MiB/s");
+  }
+
+  @Test
+  void transfer_shorterThanTheInterval_saysNothing() {
+    AtomicLong now = new AtomicLong();
+    List<String> lines = new CopyOnWriteArrayList<>();
+    Progress p = new Progress(false, Duration.ofSeconds(30), lines::add, now::get);
+    try (TransferListener.Transfer t = p.start("layer", 5)) {
+      now.set(2 * SECOND);
+      t.transferred(5);
+    }
+    assertThat(lines).isEmpty();
+  }
+}
