@@ -1,102 +1,52 @@
 #!/usr/bin/env bash
-# Benchmark of `jmigrate migrate` against the manual pipeline people use today, in the same run, on two private
-# dockerd daemons that this script starts and stops (by pid):
-#   - a container with a 1 GiB volume (2000 files of 512 KiB, half random, half text) and a 500 MB writable layer
-#     (half random, half zeros);
+# Benchmark: `jmigrate migrate` against the manual pipeline people use today, measured in the same run on two
+# private daemons (started and stopped by pid, see lib.sh):
+#   - the container: a 1 GiB volume (2000 files, half random, half text) and a 500 MB writable layer (half
+#     random, half zeros);
 #   - manual: docker stop, docker commit, docker save | docker load, a --volumes-from tar piped into a helper
 #     container on the target, docker run;
-#   - jmigrate: `jmigrate migrate A B bench`, total wall time and the downtime it reports;
-#   - repeat: the same container again onto the target, which now holds the base image: only the new layer and
-#     the volume data may be sent.
+#   - jmigrate: `jmigrate migrate A B bench`: wall time, peak RSS, and the downtime it reports;
+#   - repeat: the same move again onto a target that holds the base image: only the new layer and the volume data
+#     may be sent.
 # Prints the figures and the ratios (targets: total <= 0.5 x manual, downtime <= 0.5 x total).
-#
-# Usage: bench/migrate.sh            (as root, from anywhere; builds target/jmigrate.jar when needed)
-# Env:   BENCH_DIR=/tmp  where the daemons and their data live (needs about 6 GB free)
-set -euo pipefail
-if [[ -z "${LC_ALL:-}" && "${LANG:-}" != *UTF-8* && "${LANG:-}" != *utf8* ]]; then export LANG=C.UTF-8; fi
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-[[ $(id -u) -eq 0 ]] || { echo "bench/migrate.sh: run as root (it starts private dockerd daemons)" >&2; exit 2; }
-for c in dockerd docker java bc; do
-  command -v "$c" >/dev/null || { echo "bench/migrate.sh: $c is missing" >&2; exit 2; }
-done
-[[ -x /bin/busybox ]] || { echo "bench/migrate.sh: install busybox-static" >&2; exit 2; }
-
-W=$(mktemp -d "${BENCH_DIR:-/tmp}/jm-bench-mig-XXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  # Whatever the daemons left mounted under our directory.
-  grep -o " $W/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
-
-start_daemon() {
-  mkdir -p "$W/$1"
-  dockerd --data-root "$W/$1/root" --exec-root "$W/$1/exec" --pidfile "$W/$1/pid" -H "unix://$W/$1/sock" \
-    --bridge=none --iptables=false --ip-masq=false --ip6tables=false >"$W/$1/log" 2>&1 &
-  pids+=($!)
-}
-start_daemon a
-start_daemon b
-export DOCKER_CONFIG="$W/cli"
-unset DOCKER_HOST DOCKER_CONTEXT
-A="unix://$W/a/sock"
-B="unix://$W/b/sock"
+# Usage: bench/migrate.sh [MIB] [FILES] [LAYER_MIB]   (as root)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+MIB="${1:-1024}"; FILES="${2:-2000}"; LAYER_MIB="${3:-500}"
+JAR="$(jmigrate_jar)"
+start_daemon a; A="$HOST_URL"
+start_daemon b; B="$HOST_URL"
+import_busybox "$A"
 da() { docker -H "$A" "$@"; }
 db() { docker -H "$B" "$@"; }
-for h in "$A" "$B"; do
-  for _ in $(seq 150); do docker -H "$h" version >/dev/null 2>&1 && break; sleep 0.2; done
-  docker -H "$h" version >/dev/null
-done
 
-jar="$here/target/jmigrate.jar"
-if [[ ! -f "$jar" ]] || [[ -n "$(find "$here/src/main" "$here/pom.xml" -newer "$jar" -print -quit)" ]]; then
-  (cd "$here" && mvn -B -q -o -DskipTests package) >&2
-fi
-jmigrate() { java -Xmx256m -jar "$jar" "$@"; }
-
-# The base image: busybox-static, imported (never pulled).
-mkdir -p "$W/rootfs/bin"
-cp /bin/busybox "$W/rootfs/bin/"
-for x in $(/bin/busybox --list); do [[ $x == busybox ]] || ln -s busybox "$W/rootfs/bin/$x"; done
-mkdir -p "$W/rootfs/tmp" "$W/rootfs/etc"
-tar -C "$W/rootfs" -cf "$W/base.tar" .
-da import "$W/base.tar" bench/busybox:1 >/dev/null
-
-echo "bench: creating the 1 GiB volume (2000 files, half random) and the 500 MB writable layer ..." >&2
+echo "bench: a ${MIB} MiB volume of $FILES files and a ${LAYER_MIB} MB writable layer ..." >&2
 da volume create bench-data >/dev/null
-da run --rm --network none -v bench-data:/data bench/busybox:1 sh -c '
-  head -c 524288 /dev/urandom > /tmp/r; yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c 524288 > /tmp/t
-  i=0; while [ $i -lt 1000 ]; do
-    head -c 524288 /dev/urandom > /data/r$i; cp /tmp/t /data/t$i; i=$((i+1)); done'
-da run -d --name bench --network none -v bench-data:/data bench/busybox:1 sh -c '
-  trap "exit 0" TERM
+make_data "$(da volume inspect -f '{{.Mountpoint}}' bench-data)" "$MIB" "$FILES"
+half=$(( LAYER_MIB / 2 ))
+da run -d --name bench --network none -v bench-data:/data bench/busybox:1 sh -c "
+  trap 'exit 0' TERM
   if [ ! -f /junk/.done ]; then mkdir -p /junk; i=0
-    while [ $i -lt 250 ]; do head -c 1048576 /dev/urandom > /junk/r$i; head -c 1048576 /dev/zero > /junk/z$i
-      i=$((i+1)); done; touch /junk/.done; fi
-  while :; do sleep 1 & wait $!; done' >/dev/null
+    while [ \$i -lt $half ]; do head -c 1048576 /dev/urandom > /junk/r\$i; head -c 1048576 /dev/zero > /junk/z\$i
+      i=\$((i+1)); done; touch /junk/.done; fi
+  while :; do sleep 1 & wait \$!; done" >/dev/null
 until da exec bench test -f /junk/.done 2>/dev/null; do sleep 0.5; done
 sync
+# Warm the page cache once, as the notes' baselines were measured warm.
+tar cf - -C "$(da volume inspect -f '{{.Mountpoint}}' bench-data)" . | cat >/dev/null
 
 now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 wait_running() { until [[ "$(docker -H "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null)" == true ]]; do sleep 0.05; done; }
 reset_target() {
   db rm -f bench >/dev/null 2>&1 || true
   db volume rm -f bench-data >/dev/null 2>&1 || true
   for i in $(db images -aq --no-trunc | sort -u); do db rmi -f "$i" >/dev/null 2>&1 || true; done
 }
-restart_source() {
-  da start bench >/dev/null
-  wait_running "$A" bench
-}
+restart_source() { da start bench >/dev/null; wait_running "$A" bench; }
+downtime_of() { sed -n 's/.*: downtime \([0-9.]*\) s,.*/\1/p' "$1"; }
 
-# --- manual pipeline: what people script today
-echo "bench: manual pipeline (stop, commit, save | load, --volumes-from tar | helper tar, run) ..." >&2
+# --- manual pipeline: what people script today. The source stops first: its whole run is downtime.
+echo "bench: manual pipeline ..." >&2
 t0=$(now)
 da stop bench >/dev/null; t1=$(now)
 da commit bench bench-manual:1 >/dev/null; t2=$(now)
@@ -107,44 +57,40 @@ da run --rm --network none --volumes-from bench -w / bench/busybox:1 tar cf - da
 t4=$(now)
 db run -d --name bench --network none -v bench-data:/data bench-manual:1 >/dev/null
 wait_running "$B" bench; t5=$(now)
-manual=$(echo "$t5 - $t0" | bc)
-printf 'manual: stop %.1f s, commit %.1f s, save|load %.1f s, volume tar pipe %.1f s, run %.1f s\n' \
-  "$(echo "$t1-$t0" | bc)" "$(echo "$t2-$t1" | bc)" "$(echo "$t3-$t2" | bc)" "$(echo "$t4-$t3" | bc)" \
-  "$(echo "$t5-$t4" | bc)"
+MANUAL=$(secs "$t0" "$t5")
+echo "manual: stop $(secs "$t0" "$t1") s, commit $(secs "$t1" "$t2") s, save|load $(secs "$t2" "$t3") s," \
+  "volume tar pipe $(secs "$t3" "$t4") s, run $(secs "$t4" "$t5") s"
 reset_target
 da rmi bench-manual:1 >/dev/null
 restart_source
 
-# --- jmigrate, target without the base image
+# --- jmigrate onto a target without the base image
 echo "bench: jmigrate migrate ..." >&2
-log1="$W/jmigrate-1.log"
-t0=$(now)
-jmigrate migrate "$A" "$B" bench >"$W/out-1" 2>"$log1" || { cat "$log1" >&2; exit 1; }
-t1=$(now)
-total=$(echo "$t1 - $t0" | bc)
-downtime=$(sed -n 's/.*: downtime \([0-9.]*\) s,.*/\1/p' "$log1")
-grep -E 'sent:|unchanged|downtime' "$log1" | sed 's/^/  /'
+timed "jmigrate migrate" java -Xmx256m -jar "$JAR" migrate "$A" "$B" bench
+cp "$BENCH_TMP/last.err" "$BENCH_TMP/first.err"
+grep -E 'sent:|unchanged|downtime' "$BENCH_TMP/first.err" | sed 's/^/  /' || true
+DOWN1=$(downtime_of "$BENCH_TMP/first.err")
 
-# --- repeat, onto a target that has the base image
+# --- repeat onto a target that holds the base image
 reset_target
-db import "$W/base.tar" bench/busybox:1 >/dev/null
+import_busybox "$B"
 restart_source
 echo "bench: repeat onto a target that holds the base image ..." >&2
-log2="$W/jmigrate-2.log"
-t0=$(now)
-jmigrate migrate "$A" "$B" bench >"$W/out-2" 2>"$log2" || { cat "$log2" >&2; exit 1; }
-t1=$(now)
-total2=$(echo "$t1 - $t0" | bc)
-downtime2=$(sed -n 's/.*: downtime \([0-9.]*\) s,.*/\1/p' "$log2")
-grep -E 'sent:|already on|downtime' "$log2" | sed 's/^/  /'
-layers2=$(grep -c ': layer .* sent:' "$log2" || true)
-base_sent=$(grep -c 'layer 1/2 .* sent:' "$log2" || true)
+timed "jmigrate migrate (repeat)" java -Xmx256m -jar "$JAR" migrate "$A" "$B" bench
+cp "$BENCH_TMP/last.err" "$BENCH_TMP/repeat.err"
+grep -E 'layers to send|sent:|unchanged|downtime' "$BENCH_TMP/repeat.err" | sed 's/^/  /' || true
+DOWN2=$(downtime_of "$BENCH_TMP/repeat.err")
+LAYERS2=$(grep -c ': layer .* sent:' "$BENCH_TMP/repeat.err" || true)
+BASE2=$(grep -c ': layer 1/[0-9]* .* sent:' "$BENCH_TMP/repeat.err" || true)
 
+T1="${TIMES[jmigrate migrate]}"; T2="${TIMES[jmigrate migrate (repeat)]}"
+printf '\n%-44s %9s %9s %9s\n' "($MIB MiB volume, $FILES files, $LAYER_MIB MB layer)" "total s" "downtime" "peak MiB"
+printf '%-44s %9s %9s %9s\n' "manual pipeline" "$MANUAL" "$MANUAL" "-"
+printf '%-44s %9s %9s %9s\n' "jmigrate migrate" "$T1" "$DOWN1" "${RSS[jmigrate migrate]}"
+printf '%-44s %9s %9s %9s\n' "jmigrate migrate, base image on the target" "$T2" "$DOWN2" \
+  "${RSS[jmigrate migrate (repeat)]}"
 echo
-printf 'manual pipeline total (= its downtime):   %6.1f s\n' "$manual"
-printf 'jmigrate total:                           %6.1f s   ratio to manual %.2f (target <= 0.50)\n' \
-  "$total" "$(echo "$total / $manual" | bc -l)"
-printf 'jmigrate downtime:                        %6.1f s   ratio to total  %.2f (target <= 0.50)\n' \
-  "$downtime" "$(echo "$downtime / $total" | bc -l)"
-printf 'repeat (base on target): total %.1f s, downtime %.1f s, layers sent %s, base layer sent %s\n' \
-  "$total2" "$downtime2" "$layers2" "$base_sent"
+echo "jmigrate total / manual total    = $(ratio "$T1" "$MANUAL")   (target <= 0.50)"
+echo "jmigrate downtime / its total    = $(ratio "$DOWN1" "$T1")   (target <= 0.50)"
+echo "jmigrate downtime / manual       = $(ratio "$DOWN1" "$MANUAL")"
+echo "repeat: layers sent $LAYERS2 (the base layer: $BASE2 times); downtime / total = $(ratio "$DOWN2" "$T2")"

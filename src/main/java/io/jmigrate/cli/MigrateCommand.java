@@ -135,8 +135,8 @@ final class MigrateCommand implements Callable<Integer> {
           }
         };
       }
-      MigrationRunner.Result r = new MigrationRunner(source, target, options, s -> line(err, s))
-          .migrate(containers, project, snapshotter);
+      MigrationRunner.Result r = new MigrationRunner(source, target, options, s -> line(err, s),
+          Progress.forStderr()).migrate(containers, project, snapshotter);
       if (check) {
         return ExitCode.OK;
       }

@@ -3,10 +3,12 @@ package io.jmigrate.migrate;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jmigrate.archive.LoadArchiveWriter;
 import io.jmigrate.archive.SaveArchive;
+import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.DigestingInputStream;
 import io.jmigrate.blob.DigestingOutputStream;
 import io.jmigrate.blob.Pipe;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.restore.RestoreRunner;
@@ -54,16 +56,18 @@ final class ImageTransfer {
   private final Engine source;
   private final Engine target;
   private final Consumer<String> report;
+  private final TransferListener progress;
   /** Uncompressed tar size of every layer seen in this run, by diffID. */
   private final Map<Digest, Long> sizes = new ConcurrentHashMap<>();
 
   /** What one transfer sent: layers sent of all, and their bytes (uncompressed tar). */
   record Sent(int layersSent, int layersTotal, long bytes) {}
 
-  ImageTransfer(Engine source, Engine target, Consumer<String> report) {
+  ImageTransfer(Engine source, Engine target, Consumer<String> report, TransferListener progress) {
     this.source = source;
     this.target = target;
     this.report = report;
+    this.progress = progress;
   }
 
   /** The diffIDs of an image on an engine, bottom first. */
@@ -205,7 +209,9 @@ final class ImageTransfer {
       save(imageId, (path, size, content) -> {
         Digest d = plan.deferred.remove(path);
         if (d != null && !plan.sent.contains(d)) {
-          w.writeLayer(d, size, content);
+          try (TransferListener.Transfer t = progress.start(plan.what + ": layer " + d.shortHex(12), size)) {
+            w.writeLayer(d, size, new CountingInputStream(content, t));
+          }
           plan.written(d, size);
         }
       });
@@ -241,13 +247,18 @@ final class ImageTransfer {
     if (named != null && plan.diffIds.contains(named) && size >= 0) {
       plan.seen(named, size);
       if (plan.needed.contains(named) && !plan.sent.contains(named)) {
-        w.writeLayer(named, size, content);
+        try (TransferListener.Transfer t = progress.start(plan.what + ": layer " + named.shortHex(12), size)) {
+          w.writeLayer(named, size, new CountingInputStream(content, t));
+        }
         plan.written(named, size);
       }
       return;
     }
     if (size >= 0 && plan.certainlyNeeded(size)) {
-      Digest d = w.writeLayer(size, content);
+      Digest d;
+      try (TransferListener.Transfer t = progress.start(plan.what + ": layer", size)) {
+        d = w.writeLayer(size, new CountingInputStream(content, t));
+      }
       plan.seen(d, size);
       plan.written(d, size);
       return;
@@ -281,7 +292,8 @@ final class ImageTransfer {
       }
       plan.seen(d, size);
       if (plan.needed.contains(d) && !plan.sent.contains(d)) {
-        try (InputStream in = Files.newInputStream(tmp)) {
+        try (TransferListener.Transfer t = progress.start(plan.what + ": layer " + d.shortHex(12), size);
+            InputStream in = new CountingInputStream(Files.newInputStream(tmp), t)) {
           w.writeLayer(d, size, in);
         }
         plan.written(d, size);

@@ -8,7 +8,9 @@ import io.jmigrate.backup.Freeze;
 import io.jmigrate.backup.MountPlan;
 import io.jmigrate.backup.VolumeSources;
 import io.jmigrate.archive.VolumeArchive;
+import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.Shutdown;
@@ -21,6 +23,7 @@ import io.jmigrate.restore.RestoreRunner;
 import io.jmigrate.restore.TargetBuilder;
 import io.jmigrate.restore.TargetJournal;
 import io.jmigrate.snapshot.Contents;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -114,16 +117,22 @@ public final class MigrationRunner {
   private final Engine target;
   private final Options options;
   private final Consumer<String> report;
+  private final TransferListener progress;
   private final ImageTransfer images;
   private final String label;
 
-  /** {@code report} receives one line per event (layer sent, volume checked, container started). */
-  public MigrationRunner(Engine source, Engine target, Options options, Consumer<String> report) {
+  /**
+   * {@code report} receives one line per event (layer sent, volume checked, container started); {@code progress}
+   * hears the bytes of each layer and volume as they stream (null: nobody listens).
+   */
+  public MigrationRunner(Engine source, Engine target, Options options, Consumer<String> report,
+      TransferListener progress) {
     this.source = source;
     this.target = target;
     this.options = options;
     this.report = report;
-    this.images = new ImageTransfer(source, target, report);
+    this.progress = progress == null ? TransferListener.NONE : progress;
+    this.images = new ImageTransfer(source, target, report, this.progress);
     this.label = LABEL.format(Instant.now());
   }
 
@@ -596,8 +605,8 @@ public final class MigrationRunner {
       String label = describe(mount);
       if (build.writesDirect(v.hostDir, label)) {
         HashedTar in = HashedTar.open(v.name, src);
-        try (in) {
-          TargetBuilder.fillDirect(in, Path.of(v.hostDir));
+        try (in; TransferListener.Transfer t = progress.start(m.name() + ": " + label, -1)) {
+          TargetBuilder.fillDirect(new CountingInputStream(in, t), Path.of(v.hostDir));
         }
         v.diffId = in.diffId();
         v.bytes = in.bytes();
@@ -609,7 +618,17 @@ public final class MigrationRunner {
         tars.put(key, () -> {
           HashedTar in = HashedTar.open(v.name, src);
           opened.put(key, in);
-          return in;
+          TransferListener.Transfer t = progress.start(m.name() + ": " + label, -1);
+          return new FilterInputStream(new CountingInputStream(in, t)) {
+            @Override
+            public void close() throws IOException {
+              try {
+                super.close();
+              } finally {
+                t.close();
+              }
+            }
+          };
         });
         filled.add(v);
       }
