@@ -308,7 +308,7 @@ public final class MigrationRunner {
         ImageTransfer.Sent s = images.send(m.precopyImage, repo(m), label, journal, m.name());
         m.layerBytes += s.bytes();
         m.targetImage = repo(m) + ":" + label;
-        fillVolumes(build, volumes, m, false);
+        fillVolumes(build, volumes, m);
       }
 
       // Downtime: stop (or pause) the whole group at once, dependents first.
@@ -390,12 +390,14 @@ public final class MigrationRunner {
         Thread.currentThread().interrupt();
       }
       boolean stopped = freeze != null;
-      rollback.run();
+      Rollback.Outcome undone = rollback.run();
+      String sourceState = !stopped ? "the source kept running"
+          : !undone.sourceBack() ? "the source could NOT be started again (see above)"
+          : options.keepRunning() ? "the source was resumed" : "the source was started again";
+      String targetState = undone.targetClean() ? "what was created on " + target.display() + " was removed"
+          : "what is left on " + target.display() + " must be removed with the commands above";
       throw new MigrateException("migration of " + what + " from " + source.display() + " to " + target.display()
-          + " failed: " + e.getMessage() + "; rolled back: " + (stopped
-              ? (options.keepRunning() ? "the source was resumed" : "the source was started again")
-              : "the source was not touched") + " and what was created on " + target.display() + " was removed",
-          e);
+          + " failed: " + e.getMessage() + "; rolled back: " + sourceState + " and " + targetState, e);
     } finally {
       pool.shutdownNow();
       if (freeze != null) {
@@ -560,7 +562,7 @@ public final class MigrationRunner {
       }
     }
     for (Member m : members) {
-      fillVolumes(build, volumes, m, true);
+      fillVolumes(build, volumes, m);
     }
   }
 
@@ -575,7 +577,7 @@ public final class MigrationRunner {
    * Creates and fills the target volumes of {@code m} that have no content yet (all of them in the pre-copy, the
    * changed ones in the final pass), directly when the target is this machine, else through a helper container.
    */
-  private void fillVolumes(TargetBuilder build, Map<String, TargetVolume> volumes, Member m, boolean last)
+  private void fillVolumes(TargetBuilder build, Map<String, TargetVolume> volumes, Member m)
       throws EngineException, IOException, InterruptedException {
     Map<String, String> viaHelper = new LinkedHashMap<>();
     Map<String, TargetBuilder.TarSource> tars = new LinkedHashMap<>();

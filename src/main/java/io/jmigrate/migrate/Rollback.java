@@ -45,7 +45,7 @@ final class Rollback {
     this.journal = journal;
     this.retryFor = retryFor;
     this.report = report;
-    this.registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), this::run);
+    this.registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), () -> run());
   }
 
   /** The source containers are frozen (stopped or paused): rolling back starts them again. */
@@ -62,7 +62,7 @@ final class Rollback {
   /** Registers again, so that this action runs before any registered since (a {@link Freeze}'s). */
   private void reregister() {
     Shutdown.Registration old = registration;
-    registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), this::run);
+    registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), () -> run());
     old.close();
   }
 
@@ -85,23 +85,30 @@ final class Rollback {
     sourceImages.clear();
   }
 
-  /** Undoes everything; idempotent. Never throws: it runs on failure paths and in the shutdown hook. */
-  synchronized void run() {
+  /** What a rollback achieved: the target cleaned up, the source running (or resumed) again. */
+  record Outcome(boolean targetClean, boolean sourceBack) {}
+
+  /**
+   * Undoes everything; idempotent (a second call, e.g. from the shutdown hook after a failure, does nothing and
+   * reports success). Never throws: it runs on failure paths and in the shutdown hook.
+   */
+  synchronized Outcome run() {
     if (done) {
-      return;
+      return new Outcome(true, true);
     }
     done = true;
     registration.close();
     try {
-      undo();
+      return undo();
     } catch (RuntimeException e) {
       LOG.debug("rollback failed", e);
       report.accept("the rollback failed: " + e + "; check " + source.display() + " and " + target.display()
           + " by hand");
+      return new Outcome(false, false);
     }
   }
 
-  private void undo() {
+  private Outcome undo() {
     List<String> problems = journal.tryRollback();
     boolean sourceUp = resumeSource(false);
     Instant deadline = Instant.now().plus(retryFor);
@@ -122,9 +129,10 @@ final class Rollback {
       }
     }
     if (!sourceUp) {
-      resumeSource(true);
+      sourceUp = resumeSource(true);
     }
-    if (!journal.isEmpty()) {
+    boolean clean = journal.isEmpty();
+    if (!clean) {
       report.accept("could not clean up " + target.display() + ": " + String.join("; ", problems)
           + ". Remove what the migration created there by hand:");
       for (String c : journal.manualCommands(docker(target))) {
@@ -136,6 +144,7 @@ final class Rollback {
       LOG.info("rolled back: removed everything the migration created on {}", target.display());
     }
     removeSourceImages();
+    return new Outcome(clean, sourceUp);
   }
 
   private boolean resumeSource(boolean last) {
