@@ -23,7 +23,6 @@ import io.jmigrate.restore.RestoreRunner;
 import io.jmigrate.restore.TargetBuilder;
 import io.jmigrate.restore.TargetJournal;
 import io.jmigrate.snapshot.Contents;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -620,17 +619,7 @@ public final class MigrationRunner {
         tars.put(key, () -> {
           HashedTar in = HashedTar.open(v.name, src);
           opened.put(key, in);
-          TransferListener.Transfer t = progress.start(m.name() + ": " + label, -1);
-          return new FilterInputStream(new CountingInputStream(in, t)) {
-            @Override
-            public void close() throws IOException {
-              try {
-                super.close();
-              } finally {
-                t.close();
-              }
-            }
-          };
+          return TargetBuilder.counted(in, progress.start(m.name() + ": " + label, -1));
         });
         filled.add(v);
       }

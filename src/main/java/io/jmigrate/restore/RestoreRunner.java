@@ -14,7 +14,6 @@ import io.jmigrate.snapshot.Snapshot;
 import io.jmigrate.snapshot.SnapshotDocument;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -304,16 +303,7 @@ public final class RestoreRunner {
   private InputStream counted(Content content, int index, SnapshotDocument.Volume v) throws IOException {
     TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
     try {
-      return new FilterInputStream(new CountingInputStream(content.openVolume(index), t)) {
-        @Override
-        public void close() throws IOException {
-          try {
-            super.close();
-          } finally {
-            t.close();
-          }
-        }
-      };
+      return TargetBuilder.counted(content.openVolume(index), t);
     } catch (IOException | RuntimeException e) {
       t.close();
       throw e;

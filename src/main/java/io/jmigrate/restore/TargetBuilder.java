@@ -3,10 +3,13 @@ package io.jmigrate.restore;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.archive.VolumeArchive;
+import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Json;
 import io.jmigrate.blob.Pipe;
+import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -126,6 +129,23 @@ public final class TargetBuilder {
     Path dir = Path.of(hostDir);
     Path probe = Files.exists(dir) ? dir : dir.getParent();
     return probe != null && Files.isWritable(probe);
+  }
+
+  /**
+   * {@code in}, counted into {@code transfer} for a progress listener; closing the returned stream closes
+   * {@code in} and ends the transfer. The caller closes the returned stream.
+   */
+  public static InputStream counted(InputStream in, TransferListener.Transfer transfer) {
+    return new FilterInputStream(new CountingInputStream(in, transfer)) {
+      @Override
+      public void close() throws IOException {
+        try {
+          super.close();
+        } finally {
+          transfer.close();
+        }
+      }
+    };
   }
 
   /** Extracts a volume tar into its host directory on this machine. The caller closes {@code tar}. */

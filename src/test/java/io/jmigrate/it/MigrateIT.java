@@ -60,7 +60,7 @@ class MigrateIT {
     BackupRestoreIT.awaitHealthy(a, "fid");
     String[] roots = {"data", "anon", "tmp", "etc/added-in-writable-layer", "etc/passwd", "etc/group"};
     String expectedFiles = Fidelity.listing(a, "fid", roots);
-    List<String> expectedConfig = config(a, "fid");
+    List<String> expectedConfig = BackupRestoreIT.config(a, "fid");
     String anonA = anonymousVolume(a, "fid");
 
     Cli.Run r = Cli.run("migrate", a.host(), b.host(), "--volume-reader", reader, "--volume-writer", writer, "fid");
@@ -79,7 +79,7 @@ class MigrateIT {
     assertThat(b.docker("exec", "fid", "cat", "/etc/added-in-writable-layer").strip()).isEqualTo("layer");
     assertThat(b.docker("exec", "fid", "sh", "-c", "[ /data/link -ef /data/dir/file.txt ] && "
         + "[ /data/hardlink -ef /data/dir/file.txt ] && echo same").strip()).isEqualTo("same");
-    assertThat(config(b, "fid")).isEqualTo(expectedConfig);
+    assertThat(BackupRestoreIT.config(b, "fid")).isEqualTo(expectedConfig);
     assertThat(b.docker("volume", "inspect", "--format", "{{json .Labels}}", "fid-data").strip())
         .isEqualTo("{\"owner\":\"fidelity\"}");
     assertThat(b.docker("network", "inspect", "--format", "{{json .Labels}}", "fidnet").strip())
@@ -296,13 +296,5 @@ class MigrateIT {
   private static String anonymousVolume(DockerDaemon d, String container) {
     return d.docker("inspect", "--format",
         "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}", container).strip();
-  }
-
-  private static List<String> config(DockerDaemon d, String container) {
-    List<String> out = new ArrayList<>();
-    for (String f : Fidelity.CONFIG_FIELDS) {
-      out.add(f + " = " + d.docker("inspect", "--format", f, container).strip());
-    }
-    return out;
   }
 }
