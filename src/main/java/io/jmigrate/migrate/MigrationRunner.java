@@ -418,13 +418,14 @@ public final class MigrationRunner {
     rollback.sourceImage(BackupRunner.TEMP_REPO + ":" + tmp);
     Optional<Path> upper = upperDir(m);
     if (upper.isEmpty()) {
-      m.precopyImage = source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, true);
+      m.precopyImage = critical(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, true));
       return;
     }
     Freeze pause = critical(() -> Freeze.apply(source, List.of(new Freeze.Target(m.id(), m.name(), true, false)),
         Consistency.PAUSE, null));
     try {
-      Future<String> commit = pool.submit(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, false));
+      Future<String> commit = pool.submit(() -> critical(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp,
+          false)));
       m.precopyUpper = hashDirectory(upper.get());
       m.precopyImage = get(commit);
       pause.resume();
@@ -569,7 +570,7 @@ public final class MigrationRunner {
   private Future<String> commit(Member m, Rollback rollback, ExecutorService pool) {
     String tmp = tempTag(m);
     rollback.sourceImage(BackupRunner.TEMP_REPO + ":" + tmp);
-    return pool.submit(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, false));
+    return pool.submit(() -> critical(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp, false)));
   }
 
   /**
@@ -714,7 +715,10 @@ public final class MigrationRunner {
     return sb.toString();
   }
 
-  /** Runs a step that creates something on the target so that a stop signal cannot split it from its record. */
+  /**
+   * Runs a step that creates something (a container, volume or network on the target, a temporary image on the
+   * source) so that a stop signal cannot split it from its record: the shutdown's rollback waits for it to end.
+   */
   private static <T> T critical(Callable<T> body) throws EngineException, InterruptedException {
     try {
       return Shutdown.critical(body);
