@@ -13,8 +13,10 @@ import java.io.OutputStream;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -34,6 +36,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * diffID the target holds in some other stack. {@link #finish} enforces it: every layer at or above the lowest
  * sent one must have been sent.
  *
+ * <p><b>Order.</b> The engine extracts the whole upload before it reads {@code manifest.json} (moby
+ * image/tarexport/load.go untars into a temporary directory first), so the config may come before or after the
+ * layers; only {@link #finish} must come last. That lets a migration stream a live {@code docker save} straight
+ * into a load: the legacy save carries the config near the end, after most layers. A layer whose diffID is only
+ * known once it has streamed by (legacy save entries are named by v1 id) is written with
+ * {@link #writeLayer(long, InputStream)}.
+ *
  * <p>Entries have fixed owner (0:0), mode 0644 and mtime 0, so the same input always gives the same bytes.
  * Does not close the underlying stream.
  */
@@ -43,6 +52,9 @@ public final class LoadArchiveWriter implements Closeable {
 
   private final TarArchiveOutputStream tar;
   private final Set<Digest> sent = new LinkedHashSet<>();
+  /** Entry names of layers written before their diffID was known; the others are named {@code <hex>/layer.tar}. */
+  private final Map<Digest, String> names = new HashMap<>();
+  private int unnamed;
   private String configName;
   private boolean finished;
 
@@ -64,7 +76,7 @@ public final class LoadArchiveWriter implements Closeable {
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
   }
 
-  /** Writes the image config; must come first. */
+  /** Writes the image config; once, at any point before {@link #finish}. */
   public void writeConfig(byte[] config) throws IOException {
     if (configName != null) {
       throw new IllegalStateException("the image config was already written");
@@ -86,37 +98,15 @@ public final class LoadArchiveWriter implements Closeable {
    * fails the load instead of importing wrong content.
    */
   public void writeLayer(Digest diffId, long size, InputStream content) throws IOException {
-    if (configName == null) {
-      throw new IllegalStateException("writeConfig must come before the layers");
-    }
-    if (finished) {
-      throw new IllegalStateException("the load archive is already finished");
-    }
+    checkOpen();
     if (size < 0) {
       throw new IllegalArgumentException("layer " + diffId + ": size must be known, got " + size);
     }
     if (!sent.add(diffId)) {
       throw new IllegalStateException("layer " + diffId + " was already written to this load archive");
     }
-    tar.putArchiveEntry(entry(diffId.hex() + "/layer.tar", size));
-    MessageDigest md = Digest.newSha256();
-    byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(size, 1))];
-    long left = size;
-    while (left > 0) {
-      int n = content.read(buf, 0, (int) Math.min(buf.length, left));
-      if (n < 0) {
-        throw new DigestMismatchException("layer " + diffId + " is shorter than its recorded size: ended after "
-            + (size - left) + " of " + size + " bytes", diffId, null);
-      }
-      md.update(buf, 0, n);
-      tar.write(buf, 0, n);
-      left -= n;
-    }
-    if (content.read() >= 0) {
-      throw new DigestMismatchException("layer " + diffId + " is longer than its recorded size of " + size
-          + " bytes", diffId, null);
-    }
-    Digest actual = Digest.of(md);
+    String what = "layer " + diffId;
+    Digest actual = copyEntry(diffId.hex() + "/layer.tar", size, content, what, diffId);
     if (!actual.equals(diffId)) {
       throw new DigestMismatchException("layer " + diffId + " is corrupt: its " + size + " bytes have digest "
           + actual, diffId, actual);
@@ -124,21 +114,72 @@ public final class LoadArchiveWriter implements Closeable {
     tar.closeArchiveEntry();
   }
 
+  /**
+   * Writes one layer's uncompressed tar of exactly {@code size} bytes whose diffID is not known beforehand, under a
+   * neutral entry name, and returns the diffID computed on the way; {@link #finish} lists the layer under that
+   * name. The engine checks every loaded layer against the config's diffIDs, and {@code finish} checks that the
+   * returned digest is one of the image's. The caller closes {@code content}.
+   *
+   * @throws IllegalStateException when a layer with the same digest was already written
+   */
+  public Digest writeLayer(long size, InputStream content) throws IOException {
+    checkOpen();
+    if (size < 0) {
+      throw new IllegalArgumentException("unnamed layer: size must be known, got " + size);
+    }
+    String name = "layer-" + (++unnamed) + "/layer.tar";
+    Digest actual = copyEntry(name, size, content, "layer " + name, null);
+    tar.closeArchiveEntry();
+    if (!sent.add(actual)) {
+      throw new IllegalStateException("layer " + actual + " was already written to this load archive");
+    }
+    names.put(actual, name);
+    return actual;
+  }
+
+  private void checkOpen() {
+    if (finished) {
+      throw new IllegalStateException("the load archive is already finished");
+    }
+  }
+
+  /** Copies exactly {@code size} bytes into a new entry and returns their digest; leaves the entry open. */
+  private Digest copyEntry(String name, long size, InputStream content, String what, Digest expected)
+      throws IOException {
+    tar.putArchiveEntry(entry(name, size));
+    MessageDigest md = Digest.newSha256();
+    byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(size, 1))];
+    long left = size;
+    while (left > 0) {
+      int n = content.read(buf, 0, (int) Math.min(buf.length, left));
+      if (n < 0) {
+        throw new DigestMismatchException(what + " is shorter than its recorded size: ended after "
+            + (size - left) + " of " + size + " bytes", expected, null);
+      }
+      md.update(buf, 0, n);
+      tar.write(buf, 0, n);
+      left -= n;
+    }
+    if (content.read() >= 0) {
+      throw new DigestMismatchException(what + " is longer than its recorded size of " + size + " bytes",
+          expected, null);
+    }
+    return Digest.of(md);
+  }
+
   /** Writes manifest.json naming all {@code diffIds} (sent or not) and the tags, then ends the tar. */
   public void finish(List<Digest> diffIds, List<String> repoTags) throws IOException {
     if (configName == null) {
       throw new IllegalStateException("writeConfig must come before finish");
     }
-    if (finished) {
-      throw new IllegalStateException("the load archive is already finished");
-    }
+    checkOpen();
     checkBottomPrefixRule(diffIds);
     ObjectNode image = JSON.createObjectNode();
     image.put("Config", configName);
     ArrayNode tags = image.putArray("RepoTags");
     repoTags.forEach(tags::add);
     ArrayNode layers = image.putArray("Layers");
-    diffIds.forEach(d -> layers.add(d.hex() + "/layer.tar"));
+    diffIds.forEach(d -> layers.add(names.getOrDefault(d, d.hex() + "/layer.tar")));
     ArrayNode manifest = JSON.createArrayNode().add(image);
     byte[] bytes = JSON.writeValueAsBytes(manifest);
     tar.putArchiveEntry(entry("manifest.json", bytes.length));

@@ -122,6 +122,16 @@ public final class Freeze implements AutoCloseable {
     registration.close();
   }
 
+  /**
+   * Leaves every container as it is now (stopped or paused) and forgets it, so that neither {@link #close()} nor
+   * the shutdown hook starts it again: a migration that moved the containers to another host keeps the sources
+   * stopped.
+   */
+  public synchronized void release() {
+    held.clear();
+    registration.close();
+  }
+
   private void resumeQuietly() {
     try {
       resume();

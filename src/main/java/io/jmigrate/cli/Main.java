@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         BackupCommand.class,
         RestoreCommand.class,
+        MigrateCommand.class,
         SnapshotsCommand.class,
         VerifyCommand.class,
         CopyCommand.class,

@@ -20,6 +20,9 @@ import java.util.Set;
 public final class Preflight {
   private Preflight() {}
 
+  /** A volume the container mounts: its name, whether it is anonymous, and its driver (null = local). */
+  public record VolumeUse(String name, boolean anonymous, String driver) {}
+
   /**
    * Runs the checks and throws when any fails.
    *
@@ -30,23 +33,41 @@ public final class Preflight {
    */
   public static void check(Engine target, SnapshotDocument doc, String name, boolean replace, boolean publishPorts,
       long bytesNeeded) throws EngineException, PreflightException {
+    List<VolumeUse> volumes = new ArrayList<>();
+    for (SnapshotDocument.Volume v : doc.volumes()) {
+      if ("volume".equals(v.type())) {
+        volumes.add(new VolumeUse(v.name(), v.anonymous(), v.driver()));
+      }
+    }
+    List<String> problems = new ArrayList<>(problems(target, name, doc.container().inspect(),
+        doc.source().architecture(), volumes, replace, publishPorts, false));
+    diskProblem(target, bytesNeeded, "the restore").ifPresent(problems::add);
+    if (!problems.isEmpty()) {
+      throw new PreflightException(problems);
+    }
+  }
+
+  /**
+   * The problems that would keep a container with this inspect output, CPU architecture (null = unknown) and
+   * volumes from being created on {@code target} as {@code name}; each says what to do. Empty when none.
+   * {@code migration} words the advice for {@code jmigrate migrate} rather than {@code restore}.
+   */
+  public static List<String> problems(Engine target, String name, ObjectNode inspect, String architecture,
+      List<VolumeUse> volumes, boolean replace, boolean publishPorts, boolean migration) throws EngineException {
     List<String> problems = new ArrayList<>();
     String where = " on " + target.display();
     Optional<ObjectNode> existing = target.findContainer(name);
     if (existing.isPresent() && !replace) {
-      problems.add("a container named " + name + " already exists" + where
-          + ": remove or rename it, restore with --name NEW, or use --replace");
+      problems.add("a container named " + name + " already exists" + where + ": remove or rename it, "
+          + (migration ? "" : "restore with --name NEW, ") + "or use --replace");
     }
-    String arch = doc.source().architecture();
-    if (arch != null && !arch.equals(target.architecture())) {
-      problems.add("the snapshot is for " + arch + " but " + target.display() + " is " + target.architecture()
-          + ": restore on a " + arch + " host");
+    if (architecture != null && !architecture.equals(target.architecture())) {
+      problems.add((migration ? "container " + name + " runs on " + architecture : "the snapshot is for "
+          + architecture) + " but " + target.display() + " is " + target.architecture() + ": "
+          + (migration ? "migrate to a " : "restore on a ") + architecture + " host");
     }
     Set<String> drivers = target.volumeDrivers();
-    for (SnapshotDocument.Volume v : doc.volumes()) {
-      if (!"volume".equals(v.type())) {
-        continue;
-      }
+    for (VolumeUse v : volumes) {
       String driver = v.driver() == null ? "local" : v.driver();
       if (!drivers.contains(driver)) {
         problems.add("volume " + v.name() + " needs the volume driver '" + driver + "', which " + target.display()
@@ -58,23 +79,30 @@ public final class Preflight {
       }
     }
     if (publishPorts) {
-      problems.addAll(portConflicts(target, doc.container().inspect(), existing.map(c -> c.path("Id").asText())
+      problems.addAll(portConflicts(target, inspect, existing.map(c -> c.path("Id").asText())
           .filter(id -> replace).orElse(null)));
     }
-    String mode = doc.container().inspect().path("HostConfig").path("NetworkMode").asText("");
+    String mode = inspect.path("HostConfig").path("NetworkMode").asText("");
     if (mode.startsWith("container:") && target.findContainer(mode.substring("container:".length())).isEmpty()) {
       problems.add("the container shares the network of container " + mode.substring("container:".length())
           + ", which does not exist" + where + ": restore that container first");
     }
+    return problems;
+  }
+
+  /**
+   * The problem when {@code target} has less free disk under its data root than {@code bytesNeeded} (-1 or 0:
+   * nothing to check); {@code what} names the operation. Empty when there is room, or when the free space cannot
+   * be known (remote engines).
+   */
+  public static Optional<String> diskProblem(Engine target, long bytesNeeded, String what) {
     OptionalLong free = target.freeDiskBytes();
     if (bytesNeeded > 0 && free.isPresent() && free.getAsLong() < bytesNeeded) {
-      problems.add(String.format("%s has %,d MB free under its data root but the restore needs about %,d MB "
+      return Optional.of(String.format("%s has %,d MB free under its data root but %s needs about %,d MB "
           + "(the engine stages an image load in full): free disk space there", target.display(),
-          free.getAsLong() >> 20, bytesNeeded >> 20));
+          free.getAsLong() >> 20, what, bytesNeeded >> 20));
     }
-    if (!problems.isEmpty()) {
-      throw new PreflightException(problems);
-    }
+    return Optional.empty();
   }
 
   /** Host ports the container publishes that a running container on the target (other than {@code ignoreId}) holds. */

@@ -1,13 +1,10 @@
 package io.jmigrate.restore;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.archive.ChainIds;
 import io.jmigrate.archive.LoadArchiveWriter;
-import io.jmigrate.archive.VolumeArchive;
 import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
-import io.jmigrate.blob.Json;
 import io.jmigrate.blob.Pipe;
 import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
@@ -19,12 +16,9 @@ import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +38,6 @@ public final class RestoreRunner {
   private static final Logger LOG = LoggerFactory.getLogger(RestoreRunner.class);
   /** Repository of the tag given to restored images on the target: {@code jmigrate/<name>:<snapshot id>}. */
   public static final String IMAGE_REPO = "jmigrate/";
-  private static final String HELPER_ROOT = "/.jmigrate-restore/";
 
   /** How volumes are written on the target: directly into their host directory, or through the archive API. */
   public enum VolumeWriter {
@@ -156,6 +149,7 @@ public final class RestoreRunner {
 
     String imageRef = IMAGE_REPO + name.toLowerCase().replaceAll("[^a-z0-9_.-]", "-") + ":" + label;
     try (TargetJournal journal = new TargetJournal(target)) {
+      TargetBuilder build = new TargetBuilder(target, journal, options.writer());
       try {
         if (options.replace()) {
           replaceExisting(doc, name);
@@ -169,17 +163,16 @@ public final class RestoreRunner {
           journal.image(imageRef);
           journal.image(imageId);
         }
-        createNetworks(doc, journal);
-        Map<String, String> anonymous = new LinkedHashMap<>();
-        long volumeBytes = restoreVolumes(doc, content, imageRef, journal, anonymous);
-        boolean multi = compareApi(target.apiVersion(), "1.44") >= 0;
-        ContainerSpec spec = ContainerSpec.from(doc.container().inspect(), imageRef, anonymous, multi,
-            options.publishPorts());
-        String id = target.createContainer(name, spec.body());
-        journal.container(id);
-        for (Map.Entry<String, ObjectNode> e : spec.connectAfterCreate().entrySet()) {
-          target.connectNetwork(e.getKey(), id, e.getValue());
+        Map<String, ObjectNode> known = new LinkedHashMap<>();
+        for (SnapshotDocument.Network n : doc.networks()) {
+          known.put(n.name(), n.inspect());
         }
+        build.createNetworks(doc.container().inspect(), known);
+        Map<String, String> anonymous = new LinkedHashMap<>();
+        long volumeBytes = restoreVolumes(doc, content, imageRef, build, anonymous);
+        ContainerSpec spec = ContainerSpec.from(doc.container().inspect(), imageRef, anonymous,
+            build.multiNetworkCreate(), options.publishPorts());
+        String id = build.createContainer(name, spec);
         String state = "created";
         if (options.start()) {
           target.startContainer(id);
@@ -202,6 +195,14 @@ public final class RestoreRunner {
 
   /** How many bottom layers the target has already, by chain id (a load may omit only such a prefix). */
   int presentPrefix(List<Digest> diffIds) throws EngineException {
+    return presentPrefix(target, diffIds);
+  }
+
+  /**
+   * How many bottom layers of an image with these diffIDs {@code target} has already, by chain id: a load may
+   * omit only such a prefix (docs/engine-notes.md, "Thin load omits only a bottom prefix").
+   */
+  public static int presentPrefix(Engine target, List<Digest> diffIds) throws EngineException {
     Set<Digest> have = target.layerChainIds();
     List<Digest> chains = ChainIds.of(diffIds);
     int k = 0;
@@ -252,140 +253,60 @@ public final class RestoreRunner {
     }
   }
 
-  private void createNetworks(SnapshotDocument doc, TargetJournal journal) throws EngineException {
-    Map<String, ObjectNode> known = new LinkedHashMap<>();
-    for (SnapshotDocument.Network n : doc.networks()) {
-      known.put(n.name(), n.inspect());
-    }
-    ContainerSpec spec = ContainerSpec.from(doc.container().inspect(), "x", Map.of(), true, false);
-    for (String net : spec.networks()) {
-      if (target.findNetwork(net).isPresent()) {
-        continue;
-      }
-      ObjectNode body = networkBody(net, known.get(net));
-      String id = target.createNetwork(body);
-      journal.network(id);
-      LOG.info("created network {} on {}", net, target.display());
-    }
-  }
-
-  /** A create body from a network's inspect: driver, IPAM, options, labels and flags; no ids or containers. */
-  static ObjectNode networkBody(String name, ObjectNode inspect) {
-    ObjectNode body = Json.newObject();
-    body.put("Name", name);
-    body.put("CheckDuplicate", true);
-    if (inspect == null) {
-      return body;
-    }
-    for (String f : List.of("Driver", "Internal", "Attachable", "EnableIPv6", "Ingress")) {
-      if (inspect.has(f)) {
-        body.set(f, inspect.get(f).deepCopy());
-      }
-    }
-    for (String f : List.of("Options", "Labels", "IPAM")) {
-      if (inspect.path(f).isObject()) {
-        body.set(f, inspect.get(f).deepCopy());
-      }
-    }
-    return body;
-  }
-
-  private long restoreVolumes(SnapshotDocument doc, Content content, String imageRef, TargetJournal journal,
+  private long restoreVolumes(SnapshotDocument doc, Content content, String imageRef, TargetBuilder build,
       Map<String, String> anonymous) throws EngineException, IOException {
     List<SnapshotDocument.Volume> volumes = doc.volumes();
-    Map<Integer, String> viaHelper = new LinkedHashMap<>();
-    Map<Integer, String> sourceOf = new LinkedHashMap<>();
+    Map<String, String> viaHelper = new LinkedHashMap<>();
+    Map<String, TargetBuilder.TarSource> tars = new LinkedHashMap<>();
+    Map<String, String> what = new LinkedHashMap<>();
     long bytes = 0;
     for (int j = 0; j < volumes.size(); j++) {
       SnapshotDocument.Volume v = volumes.get(j);
       String hostDir;
+      String source;
       if ("volume".equals(v.type())) {
-        String volName = v.anonymous() ? HexFormat.of().formatHex(randomBytes(32)) : v.name();
-        ObjectNode body = Json.newObject();
-        body.put("Name", volName);
-        body.put("Driver", v.driver() == null ? "local" : v.driver());
-        body.set("DriverOpts", Json.MAPPER.valueToTree(v.driverOpts() == null ? Map.of() : v.driverOpts()));
-        body.set("Labels", Json.MAPPER.valueToTree(v.labels() == null ? Map.of() : v.labels()));
-        ObjectNode created = target.createVolume(body);
-        journal.volume(volName);
+        TargetBuilder.CreatedVolume created = build.createVolume(v.anonymous() ? null : v.name(), v.driver(),
+            v.driverOpts(), v.labels());
         if (v.anonymous()) {
-          anonymous.put(v.destination(), volName);
+          anonymous.put(v.destination(), created.name());
         }
-        hostDir = created.path("Mountpoint").asText(null);
-        sourceOf.put(j, volName);
+        hostDir = created.hostDir();
+        source = created.name();
       } else {
         hostDir = v.source();
-        sourceOf.put(j, v.source());
+        source = v.source();
       }
       if (v.content() == null) {
         continue;
       }
       bytes += Math.max(0, v.uncompressedSize());
-      if (writeDirect(hostDir, v)) {
-        Path dir = Path.of(hostDir);
-        Files.createDirectories(dir);
-        try (TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
-            InputStream in = new CountingInputStream(content.openVolume(j), t)) {
-          VolumeArchive.extract(in, dir);
+      int index = j;
+      if (build.writesDirect(hostDir, describe(v))) {
+        try (InputStream in = counted(content, index, v)) {
+          TargetBuilder.fillDirect(in, Path.of(hostDir));
         }
-        LOG.info("filled {} directly at {}", describe(v), dir);
+        LOG.info("filled {} directly at {}", describe(v), hostDir);
       } else {
-        viaHelper.put(j, sourceOf.get(j));
+        String key = Integer.toString(j);
+        viaHelper.put(key, source);
+        tars.put(key, () -> counted(content, index, v));
+        what.put(key, describe(v));
       }
     }
     if (!viaHelper.isEmpty()) {
-      fillThroughHelper(volumes, content, imageRef, journal, viaHelper);
+      build.fillThroughHelper(imageRef, viaHelper, tars, what);
     }
     return bytes;
   }
 
-  private boolean writeDirect(String hostDir, SnapshotDocument.Volume v) {
-    if (options.writer() == VolumeWriter.ARCHIVE || hostDir == null || !target.isLocal()) {
-      if (options.writer() == VolumeWriter.DIRECT) {
-        throw new IllegalStateException("cannot write " + describe(v) + " directly: " + target.display()
-            + " is not a local engine whose data root this process can write");
-      }
-      return false;
-    }
-    Path dir = Path.of(hostDir);
-    Path probe = Files.exists(dir) ? dir : dir.getParent();
-    return probe != null && Files.isWritable(probe);
-  }
-
-  /**
-   * Fills volumes through the archive API of a helper container that is created but never started. It mounts
-   * each volume under a path the image lacks, so the engine's copy-up of image files into empty volumes cannot
-   * happen (docs/engine-notes.md, "Copy-up trap").
-   */
-  private void fillThroughHelper(List<SnapshotDocument.Volume> volumes, Content content, String imageRef,
-      TargetJournal journal, Map<Integer, String> sources) throws EngineException, IOException {
-    ObjectNode body = Json.newObject();
-    body.put("Image", imageRef);
-    ArrayNode entry = body.putArray("Entrypoint");
-    entry.add("/jmigrate-helper-never-started");
-    body.putObject("Labels").put("io.jmigrate.helper", "restore");
-    ObjectNode host = body.putObject("HostConfig");
-    host.put("NetworkMode", "none");
-    ArrayNode binds = host.putArray("Binds");
-    sources.forEach((j, src) -> binds.add(src + ":" + HELPER_ROOT + j));
-    String helper = target.createContainer(null, body);
-    journal.container(helper);
+  /** Volume {@code index}'s content, counted for the progress listener; closing the stream ends the transfer. */
+  private InputStream counted(Content content, int index, SnapshotDocument.Volume v) throws IOException {
+    TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
     try {
-      for (Map.Entry<Integer, String> e : sources.entrySet()) {
-        SnapshotDocument.Volume v = volumes.get(e.getKey());
-        String dir = Integer.toString(e.getKey());
-        try (TransferListener.Transfer t = progress.start(describe(v), v.uncompressedSize());
-            InputStream in = new CountingInputStream(content.openVolume(e.getKey()), t);
-            InputStream nested = Pipe.produce("nest-" + dir, out -> VolumeArchive.nest(in, dir, out))) {
-          // Extract into the parent with the root as a named entry: the engine skips a "." entry, which would
-          // lose the volume root's owner, mode and mtime.
-          target.putArchive(helper, HELPER_ROOT, nested);
-        }
-        LOG.info("filled {} through the archive API", describe(v));
-      }
-    } finally {
-      target.removeContainer(helper, true, false);
-      journal.removed(helper);
+      return TargetBuilder.counted(content.openVolume(index), t);
+    } catch (IOException | RuntimeException e) {
+      t.close();
+      throw e;
     }
   }
 
@@ -394,14 +315,8 @@ public final class RestoreRunner {
         : "bind mount " + v.source();
   }
 
-  private static byte[] randomBytes(int n) {
-    byte[] b = new byte[n];
-    new SecureRandom().nextBytes(b);
-    return b;
-  }
-
   /** Compares API versions like "1.41" numerically. */
-  static int compareApi(String a, String b) {
+  public static int compareApi(String a, String b) {
     String[] x = a.split("\\.");
     String[] y = b.split("\\.");
     for (int i = 0; i < Math.max(x.length, y.length); i++) {

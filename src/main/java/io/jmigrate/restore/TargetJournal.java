@@ -4,7 +4,9 @@ import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.Shutdown;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,8 +59,25 @@ public final class TargetJournal implements AutoCloseable {
     registration.close();
   }
 
-  /** Removes everything recorded, newest first, trying every object even when one fails. */
+  /**
+   * Removes everything recorded, newest first, trying every object even when one fails; what could not be
+   * removed is reported on stderr, to be removed by hand, and forgotten.
+   */
   public synchronized void rollback() {
+    for (String problem : tryRollback()) {
+      System.err.println("jmigrate: " + problem + "; remove it by hand");
+    }
+    entries.clear();
+  }
+
+  /**
+   * Removes everything recorded, newest first, trying every object even when one fails. What could not be
+   * removed stays recorded, so that a later call retries it (an engine that is restarting); returns one message
+   * per such object, naming it, the engine and the error.
+   */
+  public synchronized List<String> tryRollback() {
+    List<String> problems = new ArrayList<>();
+    Deque<Entry> failed = new ArrayDeque<>();
     while (!entries.isEmpty()) {
       Entry e = entries.pop();
       try {
@@ -71,10 +90,36 @@ public final class TargetJournal implements AutoCloseable {
         }
         LOG.info("rolled back: removed {} {} on {}", e.kind().name().toLowerCase(), e.ref(), engine.display());
       } catch (EngineException ex) {
-        System.err.println("jmigrate: could not remove " + e.kind().name().toLowerCase() + " " + e.ref() + " on "
-            + engine.display() + ": " + ex.getMessage() + "; remove it by hand");
+        failed.addLast(e);
+        problems.add("could not remove " + e.kind().name().toLowerCase() + " " + e.ref() + " on "
+            + engine.display() + ": " + ex.getMessage());
       }
     }
+    entries.addAll(failed);
+    return problems;
+  }
+
+  /** True when nothing is recorded (after a commit or a complete rollback). */
+  public synchronized boolean isEmpty() {
+    return entries.isEmpty();
+  }
+
+  /**
+   * The docker commands that remove what is still recorded, newest first, for an operator to run when the
+   * engine could not be reached; {@code docker} is the command that reaches the engine, e.g. {@code docker -H
+   * ssh://host-b}.
+   */
+  public synchronized List<String> manualCommands(String docker) {
+    List<String> out = new ArrayList<>();
+    for (Entry e : entries) {
+      out.add(docker + switch (e.kind()) {
+        case CONTAINER -> " rm -f " + e.ref();
+        case VOLUME -> " volume rm -f " + e.ref();
+        case NETWORK -> " network rm " + e.ref();
+        case IMAGE -> " rmi -f " + e.ref();
+      });
+    }
+    return out;
   }
 
   @Override

@@ -122,11 +122,61 @@ class LoadArchiveWriterTest {
   }
 
   @Test
-  void writeLayer_beforeConfig_fails() {
+  void finish_withoutConfig_fails() throws IOException {
     LoadArchiveWriter w = new LoadArchiveWriter(new ByteArrayOutputStream());
-    assertThatThrownBy(() -> w.writeLayer(D1, L1.length, new ByteArrayInputStream(L1)))
+    w.writeLayer(D1, L1.length, new ByteArrayInputStream(L1));
+    assertThatThrownBy(() -> w.finish(List.of(D1), List.of()))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("writeConfig must come before");
+        .hasMessageContaining("writeConfig must come before finish");
+  }
+
+  @Test
+  void writeConfig_afterLayers_givesTheSameManifest() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (LoadArchiveWriter w = new LoadArchiveWriter(out)) {
+      w.writeLayer(D2, L2.length, new ByteArrayInputStream(L2));
+      w.writeLayer(D3, L3.length, new ByteArrayInputStream(L3));
+      w.writeConfig(CONFIG);
+      w.finish(List.of(D1, D2, D3), List.of("app:1", "app:latest"));
+    }
+    Map<String, byte[]> late = TarFixtures.entries(out.toByteArray());
+    Map<String, byte[]> first = TarFixtures.entries(write(true));
+    assertThat(late.keySet()).containsExactly(D2.hex() + "/layer.tar", D3.hex() + "/layer.tar",
+        Digest.of(CONFIG).hex() + ".json", "manifest.json");
+    assertThat(late.get("manifest.json")).isEqualTo(first.get("manifest.json"));
+  }
+
+  @Test
+  void writeLayerUnnamed_returnsItsDigestAndTheManifestListsItsEntry() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (LoadArchiveWriter w = new LoadArchiveWriter(out)) {
+      assertThat(w.writeLayer(L3.length, new ByteArrayInputStream(L3))).isEqualTo(D3);
+      w.writeLayer(D2, L2.length, new ByteArrayInputStream(L2));
+      w.writeConfig(CONFIG);
+      w.finish(List.of(D1, D2, D3), List.of());
+    }
+    Map<String, byte[]> entries = TarFixtures.entries(out.toByteArray());
+    assertThat(entries.get("layer-1/layer.tar")).isEqualTo(L3);
+    assertThat(new ObjectMapper().readTree(entries.get("manifest.json")).get(0).get("Layers").toString())
+        .isEqualTo("[\"" + D1.hex() + "/layer.tar\",\"" + D2.hex() + "/layer.tar\",\"layer-1/layer.tar\"]");
+  }
+
+  @Test
+  void writeLayerUnnamed_notALayerOfTheImage_failsAtFinish() throws IOException {
+    LoadArchiveWriter w = new LoadArchiveWriter(new ByteArrayOutputStream());
+    w.writeConfig(CONFIG);
+    w.writeLayer(L1.length, new ByteArrayInputStream(L1));
+    assertThatThrownBy(() -> w.finish(List.of(D2, D3), List.of()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not in the image's diffIDs");
+  }
+
+  @Test
+  void writeLayerUnnamed_contentShorterThanSize_failsWithDigestMismatch() {
+    LoadArchiveWriter w = new LoadArchiveWriter(new ByteArrayOutputStream());
+    assertThatThrownBy(() -> w.writeLayer(L1.length + 1, new ByteArrayInputStream(L1)))
+        .isInstanceOf(DigestMismatchException.class)
+        .hasMessageContaining("layer layer-1/layer.tar is shorter than its recorded size");
   }
 
   @Test

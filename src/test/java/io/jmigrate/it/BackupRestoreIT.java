@@ -142,7 +142,7 @@ class BackupRestoreIT {
     }
   }
 
-  private static List<String> config(DockerDaemon d, String container) {
+  static List<String> config(DockerDaemon d, String container) {
     List<String> out = new ArrayList<>();
     for (String f : Fidelity.CONFIG_FIELDS) {
       out.add(f + " = " + d.docker("inspect", "--format", f, container).strip());

@@ -1,0 +1,177 @@
+package io.jmigrate.migrate;
+
+import io.jmigrate.backup.Freeze;
+import io.jmigrate.engine.Engine;
+import io.jmigrate.engine.EngineException;
+import io.jmigrate.engine.HostSpec;
+import io.jmigrate.engine.Shutdown;
+import io.jmigrate.restore.TargetJournal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Undoes a migration that failed or was interrupted (Ctrl-C, SIGTERM), in the order that keeps the service
+ * reachable: remove what was created on the target (a started clone may hold the host ports the source needs),
+ * start the source again, then keep retrying the target for a bounded time when its engine cannot be reached, and
+ * finally print the commands that finish the clean-up by hand.
+ *
+ * <p>It is registered as one shutdown action that runs before those of the {@link Freeze} and the
+ * {@link TargetJournal} (actions run newest first; {@link #reregister()} keeps it the newest), so that the order
+ * holds on signals too. Running it twice does nothing the second time.
+ */
+final class Rollback {
+  private static final Logger LOG = LoggerFactory.getLogger(Rollback.class);
+  private static final Duration RETRY_PAUSE = Duration.ofSeconds(2);
+
+  private final Engine source;
+  private final Engine target;
+  private final TargetJournal journal;
+  private final Duration retryFor;
+  private final Consumer<String> report;
+  private final Set<String> sourceImages = new LinkedHashSet<>();
+  private volatile Freeze freeze;
+  private Shutdown.Registration registration;
+  private boolean done;
+
+  Rollback(Engine source, Engine target, TargetJournal journal, Duration retryFor, Consumer<String> report) {
+    this.source = source;
+    this.target = target;
+    this.journal = journal;
+    this.retryFor = retryFor;
+    this.report = report;
+    this.registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), () -> run());
+  }
+
+  /** The source containers are frozen (stopped or paused): rolling back starts them again. */
+  synchronized void frozen(Freeze f) {
+    this.freeze = f;
+    reregister();
+  }
+
+  /** A temporary image committed on the source, removed by the rollback (and at the end of a success). */
+  synchronized void sourceImage(String ref) {
+    sourceImages.add(ref);
+  }
+
+  /** Registers again, so that this action runs before any registered since (a {@link Freeze}'s). */
+  private void reregister() {
+    Shutdown.Registration old = registration;
+    registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), () -> run());
+    old.close();
+  }
+
+  /** The migration succeeded: nothing to undo any more. */
+  synchronized void disarm() {
+    done = true;
+    registration.close();
+  }
+
+  /** Removes the temporary source images; used on success too. */
+  synchronized void removeSourceImages() {
+    for (String ref : sourceImages) {
+      try {
+        source.removeImage(ref, true);
+      } catch (EngineException e) {
+        report.accept("could not remove temporary image " + ref + " on " + source.display() + ": "
+            + e.getMessage() + "; remove it with `" + docker(source) + " rmi " + ref + "`");
+      }
+    }
+    sourceImages.clear();
+  }
+
+  /** What a rollback achieved: the target cleaned up, the source running (or resumed) again. */
+  record Outcome(boolean targetClean, boolean sourceBack) {}
+
+  /**
+   * Undoes everything; idempotent (a second call, e.g. from the shutdown hook after a failure, does nothing and
+   * reports success). Never throws: it runs on failure paths and in the shutdown hook.
+   */
+  synchronized Outcome run() {
+    if (done) {
+      return new Outcome(true, true);
+    }
+    done = true;
+    registration.close();
+    try {
+      return undo();
+    } catch (RuntimeException e) {
+      LOG.debug("rollback failed", e);
+      report.accept("the rollback failed: " + e + "; check " + source.display() + " and " + target.display()
+          + " by hand");
+      return new Outcome(false, false);
+    }
+  }
+
+  private Outcome undo() {
+    List<String> problems = journal.tryRollback();
+    boolean sourceUp = resumeSource(false);
+    Instant deadline = Instant.now().plus(retryFor);
+    if (!journal.isEmpty()) {
+      report.accept("cannot clean up " + target.display() + " yet (" + problems.get(0) + "); retrying for up to "
+          + retryFor.toSeconds() + " s");
+    }
+    while ((!journal.isEmpty() || !sourceUp) && Instant.now().isBefore(deadline)) {
+      try {
+        Thread.sleep(RETRY_PAUSE.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      problems = journal.tryRollback();
+      if (!sourceUp) {
+        sourceUp = resumeSource(false);
+      }
+    }
+    if (!sourceUp) {
+      sourceUp = resumeSource(true);
+    }
+    boolean clean = journal.isEmpty();
+    if (!clean) {
+      report.accept("could not clean up " + target.display() + ": " + String.join("; ", problems)
+          + ". Remove what the migration created there by hand:");
+      for (String c : journal.manualCommands(docker(target))) {
+        report.accept("  " + c);
+      }
+      // The operator has the commands; the journal must not try (and report) again on exit.
+      journal.commit();
+    } else {
+      LOG.info("rolled back: removed everything the migration created on {}", target.display());
+    }
+    removeSourceImages();
+    return new Outcome(clean, sourceUp);
+  }
+
+  private boolean resumeSource(boolean last) {
+    Freeze f = freeze;
+    if (f == null) {
+      return true;
+    }
+    try {
+      f.resume();
+      return true;
+    } catch (EngineException e) {
+      if (last) {
+        report.accept(e.getMessage());
+        f.release();
+      }
+      return false;
+    }
+  }
+
+  /** The docker CLI command that reaches an engine, for commands printed to an operator. */
+  static String docker(Engine engine) {
+    HostSpec spec = engine.spec();
+    if (spec.context().isPresent()) {
+      return "docker --context " + spec.context().get();
+    }
+    String url = spec.url();
+    int q = url.indexOf('?');
+    return "docker -H " + (q >= 0 ? url.substring(0, q) : url);
+  }
+}
