@@ -21,6 +21,7 @@ public final class Shutdown {
   private static final Logger LOG = LoggerFactory.getLogger(Shutdown.class);
   private static final ReentrantLock LOCK = new ReentrantLock();
   private static final Deque<Action> ACTIONS = new ArrayDeque<>();
+  private static final List<Runnable> LAST = new java.util.concurrent.CopyOnWriteArrayList<>();
   private static volatile boolean started;
   private static volatile boolean installed;
 
@@ -60,6 +61,15 @@ public final class Shutdown {
       ACTIONS.push(a);
     }
     return a;
+  }
+
+  /**
+   * Runs {@code action} after every registered action, when the process stops: for what those actions still need,
+   * such as the ssh tunnels a rollback talks through. (Separate JVM hooks would run at the same time as ours.)
+   */
+  public static void atLast(Runnable action) {
+    install();
+    LAST.add(action);
   }
 
   /** True once a stop signal started the shutdown actions. */
@@ -112,6 +122,13 @@ public final class Shutdown {
       } catch (RuntimeException e) {
         LOG.debug("shutdown action failed: {}", a.description, e);
         System.err.println("jmigrate: could not " + a.description + ": " + e.getMessage());
+      }
+    }
+    for (Runnable r : LAST) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        LOG.debug("final shutdown action failed", e);
       }
     }
   }

@@ -291,7 +291,8 @@ final class SshTunnel implements Closeable {
       OPEN.add(t);
       if (!hookInstalled) {
         hookInstalled = true;
-        Runtime.getRuntime().addShutdownHook(new Thread(SshTunnel::closeAll, "jmigrate-ssh-tunnels"));
+        // After the shutdown actions: a rollback on an ssh target must still reach it through its tunnel.
+        Shutdown.atLast(SshTunnel::closeAll);
       }
     }
   }
