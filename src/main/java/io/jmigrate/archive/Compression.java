@@ -3,8 +3,8 @@ package io.jmigrate.archive;
 import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdOutputStream;
 import io.jmigrate.blob.MediaTypes;
+import io.jmigrate.blob.NonClosingOutputStream;
 import java.io.BufferedInputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -71,17 +71,7 @@ public enum Compression {
    * close {@code out}: the caller owns it.
    */
   public OutputStream compress(OutputStream out) throws IOException {
-    OutputStream shield = new FilterOutputStream(out) {
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        out.write(b, off, len);
-      }
-
-      @Override
-      public void close() throws IOException {
-        out.flush();
-      }
-    };
+    OutputStream shield = new NonClosingOutputStream(out);
     switch (this) {
       case NONE:
         return shield;

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.blob.Digest;
+import io.jmigrate.blob.NonClosingOutputStream;
 import io.jmigrate.blob.DigestMismatchException;
 import java.io.Closeable;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,18 +60,7 @@ public final class LoadArchiveWriter implements Closeable {
 
   /** Starts a load archive on {@code out}, which the caller keeps and closes. */
   public LoadArchiveWriter(OutputStream out) {
-    OutputStream shield = new FilterOutputStream(out) {
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        out.write(b, off, len);
-      }
-
-      @Override
-      public void close() throws IOException {
-        out.flush();
-      }
-    };
-    tar = new TarArchiveOutputStream(shield);
+    tar = new TarArchiveOutputStream(new NonClosingOutputStream(out));
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
   }

@@ -1,5 +1,6 @@
 package io.jmigrate.archive;
 
+import io.jmigrate.blob.NonClosingOutputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -75,7 +76,7 @@ public final class VolumeArchive {
     if (!root.isDirectory()) {
       throw new IOException("cannot archive " + dir + ": not a directory");
     }
-    Writer w = new Writer(new BufferedOutputStream(new NonClosingOutput(out), 1 << 16), normalizeAll(exclude));
+    Writer w = new Writer(new BufferedOutputStream(new NonClosingOutputStream(out), 1 << 16), normalizeAll(exclude));
     w.walk(dir, "", root);
     w.tar.finish();
     return Stats.of(w.entries, w.tar.contentBytes());
@@ -481,7 +482,7 @@ public final class VolumeArchive {
   /** Copies a tar entry by entry through {@code rewriter}, content unchanged. */
   private static Stats rewrite(InputStream in, OutputStream out, EntryRewriter rewriter) throws IOException {
     TarReader r = new TarReader(in);
-    TarWriter w = new TarWriter(new BufferedOutputStream(new NonClosingOutput(out), 1 << 16));
+    TarWriter w = new TarWriter(new BufferedOutputStream(new NonClosingOutputStream(out), 1 << 16));
     byte[] buf = new byte[BUFFER];
     long entries = 0;
     TarEntry e;
@@ -544,22 +545,6 @@ public final class VolumeArchive {
     return out;
   }
 
-  /** Flushes but never closes the caller's stream. */
-  private static final class NonClosingOutput extends java.io.FilterOutputStream {
-    NonClosingOutput(OutputStream out) {
-      super(out);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
-    }
-
-    @Override
-    public void close() throws IOException {
-      out.flush();
-    }
-  }
 
   /** Counts of what went through. */
   public static final class Stats {
