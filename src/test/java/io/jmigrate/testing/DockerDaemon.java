@@ -132,15 +132,7 @@ public final class DockerDaemon implements AutoCloseable {
       throw new IllegalStateException("dockerd " + name + " is still running");
     }
     killChildren();
-    try {
-      launch();
-    } catch (IllegalStateException e) {
-      // After a SIGKILL, the old containerd can take a while to let go of its state (seen once under load:
-      // "timeout waiting for containerd to start"). Clean up once more and try again before failing the test.
-      killChildren();
-      sleep(2000);
-      launch();
-    }
+    launch();
   }
 
   private boolean ping() {
