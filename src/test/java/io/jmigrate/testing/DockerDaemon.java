@@ -109,6 +109,15 @@ public final class DockerDaemon implements AutoCloseable {
     while (true) {
       if (!process.isAlive()) {
         String tail = logTail();
+        if (retryContainerd && tail.contains("timeout waiting for containerd to start")) {
+          // After a SIGKILL mid-load the old containerd was seen (once, under load) to hold its state past dockerd's
+          // containerd start timeout. Clean up its leftovers and try once more on the same directories.
+          killChildren();
+          sleep(2000);
+          retryContainerd = false;
+          launch();
+          return;
+        }
         cleanupAfterDeath();
         throw new IllegalStateException(
             "dockerd " + name + " exited with " + process.exitValue() + " while starting; its log:\n" + tail);
@@ -132,8 +141,16 @@ public final class DockerDaemon implements AutoCloseable {
       throw new IllegalStateException("dockerd " + name + " is still running");
     }
     killChildren();
-    launch();
+    retryContainerd = true;
+    try {
+      launch();
+    } finally {
+      retryContainerd = false;
+    }
   }
+
+  /** Set while {@link #restart()} launches: one retry when containerd was slow to come up. */
+  private boolean retryContainerd;
 
   private boolean ping() {
     if (!Files.exists(socket)) {
