@@ -5,7 +5,7 @@
 # Prints wall time, peak RSS and ratios. Usage: bench/backup.sh [MIB] [FILES]   (as root)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MIB="${1:-1024}"; FILES="${2:-2000}"
-JAR="$(jmigrate_jar)"
+JAR="$(jmigrate_jar)"; jm_command "$JAR"
 start_daemon a; HOST="$HOST_URL"
 import_busybox "$HOST"
 D="docker -H $HOST"
@@ -22,13 +22,13 @@ tar cf - -C "$VOLDIR" . | cat >/dev/null
 timed "tar czf (helper container)" $D run --rm --network none --volumes-from bench -v "$OUT:/backup" bench/busybox:1 \
   tar czf /backup/data.tar.gz /data
 timed "tar | zstd -1 -T0 (host)" sh -c "tar cf - -C '$VOLDIR' . | zstd -1 -T0 -q -o '$OUT/data.tar.zst'"
-timed "jmigrate backup (first)" java -Xmx256m -jar "$JAR" backup -q -H "$HOST" --repo "$REPO" bench
+timed "jmigrate backup (first)" "${JM[@]}" backup -q -H "$HOST" --repo "$REPO" bench
 blobs1=$(ls "$REPO/blobs/sha256" | wc -l)
 touch "$BENCH_TMP/after-first"
-timed "jmigrate backup (unchanged)" java -Xmx256m -jar "$JAR" backup -q -H "$HOST" --repo "$REPO" bench
+timed "jmigrate backup (unchanged)" "${JM[@]}" backup -q -H "$HOST" --repo "$REPO" bench
 blobs2=$(ls "$REPO/blobs/sha256" | wc -l)
 big_new=$(find "$REPO/blobs/sha256" -newer "$BENCH_TMP/after-first" -size +64k | wc -l)
-timed "jmigrate backup --volume-reader archive" java -Xmx256m -jar "$JAR" backup -q -H "$HOST" \
+timed "jmigrate backup --volume-reader archive" "${JM[@]}" backup -q -H "$HOST" \
   --repo "$BENCH_TMP/repo2" --volume-reader archive bench
 
 printf '\n%-42s %10s %10s\n' "command ($MIB MiB, $FILES files)" "wall s" "peak MiB"

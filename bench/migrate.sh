@@ -12,7 +12,7 @@
 # Usage: bench/migrate.sh [MIB] [FILES] [LAYER_MIB]   (as root)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MIB="${1:-1024}"; FILES="${2:-2000}"; LAYER_MIB="${3:-500}"
-JAR="$(jmigrate_jar)"
+JAR="$(jmigrate_jar)"; jm_command "$JAR"
 start_daemon a; A="$HOST_URL"
 start_daemon b; B="$HOST_URL"
 import_busybox "$A"
@@ -66,7 +66,7 @@ restart_source
 
 # --- jmigrate onto a target without the base image
 echo "bench: jmigrate migrate ..." >&2
-timed "jmigrate migrate" java -Xmx256m -jar "$JAR" migrate "$A" "$B" bench
+timed "jmigrate migrate" "${JM[@]}" migrate "$A" "$B" bench
 cp "$BENCH_TMP/last.err" "$BENCH_TMP/first.err"
 grep -E 'sent:|unchanged|downtime' "$BENCH_TMP/first.err" | sed 's/^/  /' || true
 DOWN1=$(downtime_of "$BENCH_TMP/first.err")
@@ -76,7 +76,7 @@ reset_target
 import_busybox "$B"
 restart_source
 echo "bench: repeat onto a target that holds the base image ..." >&2
-timed "jmigrate migrate (repeat)" java -Xmx256m -jar "$JAR" migrate "$A" "$B" bench
+timed "jmigrate migrate (repeat)" "${JM[@]}" migrate "$A" "$B" bench
 cp "$BENCH_TMP/last.err" "$BENCH_TMP/repeat.err"
 grep -E 'layers to send|sent:|unchanged|downtime' "$BENCH_TMP/repeat.err" | sed 's/^/  /' || true
 DOWN2=$(downtime_of "$BENCH_TMP/repeat.err")

@@ -5,7 +5,7 @@
 # store and the blobs it uploaded (counted in each server's storage). Usage: bench/stores.sh [MIB] [FILES] (as root)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MIB="${1:-1024}"; FILES="${2:-2000}"
-JAR="$(jmigrate_jar)"
+JAR="$(jmigrate_jar)"; jm_command "$JAR"
 start_daemon a; HOST="$HOST_URL"
 import_busybox "$HOST"
 D="docker -H $HOST"
@@ -63,9 +63,9 @@ count() {
 }
 tar cf - -C "$VOLDIR" . | cat >/dev/null
 for kind in local s3 registry; do
-  timed "$kind first" java -Xmx256m -jar "$JAR" backup -q -H "$HOST" --repo "${REPOS[$kind]}" "${S3OPTS[@]}" bench
+  timed "$kind first" "${JM[@]}" backup -q -H "$HOST" --repo "${REPOS[$kind]}" "${S3OPTS[@]}" bench
   before=$(count "$kind")
-  timed "$kind unchanged" java -Xmx256m -jar "$JAR" backup -q -H "$HOST" --repo "${REPOS[$kind]}" "${S3OPTS[@]}" bench
+  timed "$kind unchanged" "${JM[@]}" backup -q -H "$HOST" --repo "${REPOS[$kind]}" "${S3OPTS[@]}" bench
   after=$(count "$kind")
   NEW[$kind]=$((after - before))
 done
