@@ -5,7 +5,15 @@ import io.jmigrate.blob.Digest;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
+import java.io.InterruptedIOException;
 import java.util.Arrays;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * use.
  *
  * <ul>
- *   <li>At most one chunk is held in memory: writes block while a full chunk is sent.
+ *   <li>At most two chunks are held in memory: a full chunk is sent by a sender thread while the writer fills
+ *       the next one, so compression and hashing overlap the upload; a writer whose next chunk fills before the
+ *       previous one is acknowledged waits for it. PATCHes stay strictly in order, one at a time, as the spec
+ *       requires of a session.
  *   <li>A blob smaller than one chunk opens no session until commit, and none at all when the registry already
  *       has its digest.
  *   <li>A PATCH that failed on the way is resumed once the registry says (GET on the session) how much it got.
@@ -29,6 +40,18 @@ final class RegistryBlobUpload implements BlobUpload {
   private static final Logger LOG = LoggerFactory.getLogger(RegistryBlobUpload.class);
   private static final int FIRST_BUFFER = 64 << 10;
   private static final int CHUNK_RESUMES = 3;
+  private static final int ABORT_WAIT_SECONDS = 30;
+  /** Daemon threads: a sender left waiting on a dead registry never keeps the JVM alive. */
+  private static final ExecutorService SENDERS = Executors.newCachedThreadPool(new java.util.concurrent.ThreadFactory() {
+    private final AtomicInteger n = new AtomicInteger();
+
+    @Override
+    public Thread newThread(Runnable r) {
+      Thread t = new Thread(r, "jmigrate-registry-upload-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    }
+  });
 
   private final RegistryStore store;
   private final RegistryClient client;
@@ -37,8 +60,15 @@ final class RegistryBlobUpload implements BlobUpload {
   private final OutputStream stream = new ChunkStream();
   private byte[] buf = new byte[0];
   private int fill;
-  /** Bytes the registry has acknowledged in this session. */
-  private long sent;
+  /** The chunk buffer the last send gave back, reused for the next chunk; written by the sender thread. */
+  private volatile byte[] spare;
+  /** The chunk being sent, if any; the writer thread sets it, {@link #abort()} may wait for it. */
+  private volatile Future<?> inFlight;
+  /**
+   * Bytes the registry has acknowledged in this session. The sender thread updates it; the writer reads it only
+   * after waiting for {@link #inFlight}.
+   */
+  private volatile long sent;
   /** Guarded by {@link #state}. */
   private URI session;
   private volatile boolean aborted;
@@ -98,13 +128,58 @@ final class RegistryBlobUpload implements BlobUpload {
     }
   }
 
-  /** Sends the full buffer as one PATCH; on failure the upload is aborted and the error kept for commit. */
+  /**
+   * Hands the full buffer to a sender thread as one PATCH, after the previous one was acknowledged. On failure
+   * the upload is aborted and the error kept for commit.
+   */
   private void sendChunk() throws IOException {
+    awaitSent();
+    checkWritable();
+    URI s;
     try {
-      URI s = session();
-      patch(s);
+      s = session();
     } catch (StoreException e) {
       failure = new IOException(e.getMessage(), e);
+      abort();
+      throw failure;
+    }
+    byte[] chunk = buf;
+    int len = fill;
+    byte[] next = spare;
+    spare = null;
+    buf = next != null ? next : new byte[chunkSize];
+    fill = 0;
+    // The sender only records a failure: the writer aborts when it next waits (abort() waits for the sender).
+    inFlight = SENDERS.submit(() -> {
+      try {
+        patch(s, chunk, len);
+        spare = chunk;
+      } catch (StoreException | RuntimeException e) {
+        failure = new IOException(e.getMessage(), e);
+      }
+    });
+  }
+
+  /**
+   * Waits until the registry acknowledged every full chunk handed to it; the partial chunk stays buffered until
+   * commit. On a failed send the upload is aborted and the failure thrown.
+   */
+  void awaitSent() throws IOException {
+    Future<?> f = inFlight;
+    if (f != null) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        abort();
+        throw new InterruptedIOException("interrupted while uploading a blob to " + store.location());
+      } catch (ExecutionException e) {
+        // The task catches its own failures; anything else is a bug worth its stack trace.
+        failure = new IOException("cannot upload a blob to " + store.location() + ": " + e.getCause(), e.getCause());
+      }
+      inFlight = null;
+    }
+    if (failure != null) {
       abort();
       throw failure;
     }
@@ -128,26 +203,31 @@ final class RegistryBlobUpload implements BlobUpload {
     throw new StoreException(StoreException.Kind.OTHER, "the upload to " + store.location() + " was aborted");
   }
 
-  private void patch(URI s) throws StoreException {
-    String what = "upload bytes " + sent + "-" + (sent + fill - 1) + " of a blob to " + store.location();
+  /** Sends {@code chunk[0, len)} as the next PATCH of the session; the session's Location moves on. */
+  private void patch(URI first, byte[] chunk, int len) throws StoreException {
+    URI s = first;
+    long sent = this.sent;
+    if (aborted) {
+      throw new StoreException(StoreException.Kind.OTHER, "the upload to " + store.location() + " was aborted");
+    }
+    String what = "upload bytes " + sent + "-" + (sent + len - 1) + " of a blob to " + store.location();
     for (int resume = 0; ; resume++) {
       RegistryClient.Response r;
       try {
         r = client.send(RegistryClient.Request
-            .withBody("PATCH", s, buf, 0, fill, RegistryAuth.Access.PUSH, what)
+            .withBody("PATCH", s, chunk, 0, len, RegistryAuth.Access.PUSH, what)
             .header("Content-Type", "application/octet-stream")
-            .header("Content-Range", sent + "-" + (sent + fill - 1))
+            .header("Content-Range", sent + "-" + (sent + len - 1))
             .idempotent(false));
       } catch (StoreException e) {
         if (e.kind() != StoreException.Kind.UNAVAILABLE || resume >= CHUNK_RESUMES || aborted) {
           throw e;
         }
         // The chunk may or may not have arrived: ask the registry how far it got (GET is retried with backoff).
-        long offset = uploadedSoFar(s);
-        if (offset == sent + fill) {
+        long offset = uploadedSoFar(s, sent);
+        if (offset == sent + len) {
           LOG.debug("{}: the registry had it already", what);
-          sent += fill;
-          fill = 0;
+          this.sent = sent + len;
           return;
         }
         if (offset != sent) {
@@ -168,20 +248,22 @@ final class RegistryBlobUpload implements BlobUpload {
           abortedMeanwhile = aborted;
         }
         if (abortedMeanwhile) {
-          // abort() ran during this PATCH and cancelled with the previous Location, whose state the registry no
-          // longer accepts: cancel again with the new one.
+          // abort() ran during this PATCH; if it did not wait for it, it cancelled with the previous Location,
+          // whose state the registry no longer accepts: cancel with the new one, once.
+          synchronized (state) {
+            session = null;
+          }
           store.cancelSession(next);
           throw new StoreException(StoreException.Kind.OTHER, "the upload to " + store.location() + " was aborted");
         }
-        sent += fill;
-        fill = 0;
+        this.sent = sent + len;
         return;
       }
     }
   }
 
   /** GET on the session: the Range header says how many bytes the registry holds ("0-<last>"). */
-  private long uploadedSoFar(URI s) throws StoreException {
+  private long uploadedSoFar(URI s, long sent) throws StoreException {
     String what = "check an upload's progress in " + store.location();
     try (RegistryClient.Response r = client.send(
         RegistryClient.Request.of("GET", s, RegistryAuth.Access.PUSH, what))) {
@@ -201,6 +283,11 @@ final class RegistryBlobUpload implements BlobUpload {
   public Descriptor commit(String mediaType, Digest digest, long size) throws StoreException {
     if (committed) {
       throw new IllegalStateException("upload already committed");
+    }
+    try {
+      awaitSent();
+    } catch (IOException ignored) {
+      // reported just below from the failure kept
     }
     if (failure != null) {
       // The write that failed already aborted the upload; report why.
@@ -237,7 +324,8 @@ final class RegistryBlobUpload implements BlobUpload {
         // The last bytes go as a PATCH too, and the PUT carries none: after a failed PUT (a digest mismatch)
         // distribution can cancel the session only when its state matches what it holds, which a PUT with a
         // body would leave behind.
-        patch(s);
+        patch(s, buf, fill);
+        fill = 0;
         synchronized (state) {
           s = session;
         }
@@ -245,6 +333,7 @@ final class RegistryBlobUpload implements BlobUpload {
       put(s, digest);
       committed = true;
       buf = new byte[0];
+      spare = null;
       return d;
     } catch (StoreException | RuntimeException e) {
       abort();
@@ -288,12 +377,27 @@ final class RegistryBlobUpload implements BlobUpload {
 
   @Override
   public void abort() {
-    URI s;
     synchronized (state) {
       if (aborted || committed) {
         return;
       }
       aborted = true;
+    }
+    // A PATCH in flight moves the session to a new Location: wait for it (bounded; the sender never calls this),
+    // so that the cancel below uses the Location the registry holds.
+    Future<?> f = inFlight;
+    if (f != null) {
+      try {
+        f.get(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException | TimeoutException e) {
+        LOG.debug("cancelling an upload to {} without waiting for its chunk in flight: {}", store.location(),
+            e.toString());
+      }
+    }
+    URI s;
+    synchronized (state) {
       s = session;
     }
     // The buffer stays: a writer on another thread may be using it; its next write fails.

@@ -31,12 +31,18 @@ class RegistryFailureIT {
         BlobUpload up = store.startUpload();
         DigestingOutputStream d = new DigestingOutputStream(up.stream());
         RegistryStoreIT.writeRandom(d, 600_000, 1);
+        // Full chunks go up on a sender thread while the writer goes on; wait for them before counting.
+        ((RegistryBlobUpload) up).awaitSent();
         assertThat(store.requestCounts()).containsEntry("PATCH", 2L);
         long before = total(store);
 
         server.stop();
 
-        assertThatThrownBy(() -> RegistryStoreIT.writeRandom(d, 300_000, 2))
+        // The third chunk goes up on the sender thread; its failure surfaces at the writer's next wait.
+        assertThatThrownBy(() -> {
+          RegistryStoreIT.writeRandom(d, 300_000, 2);
+          ((RegistryBlobUpload) up).awaitSent();
+        })
             .isInstanceOf(IOException.class)
             .hasMessageContaining("did not answer")
             .hasMessageContaining("after 3 attempts")
