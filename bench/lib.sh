@@ -70,16 +70,18 @@ make_data() {
   done
 }
 
-# timed LABEL CMD...: runs CMD, records wall seconds and peak RSS (MiB) in TIMES[LABEL] / RSS[LABEL].
-declare -A TIMES RSS NEW
+# timed LABEL CMD...: runs CMD, records wall seconds, peak RSS (MiB) and CPU seconds (user + system) in
+# TIMES[LABEL] / RSS[LABEL] / CPU[LABEL].
+declare -A TIMES RSS NEW CPU
 timed() {
   local label="$1"; shift
   local out="$BENCH_TMP/time.$RANDOM"
-  /usr/bin/time -f '%e %M' -o "$out" "$@" >"$BENCH_TMP/last.out" 2>"$BENCH_TMP/last.err" || {
+  /usr/bin/time -f '%e %M %U %S' -o "$out" "$@" >"$BENCH_TMP/last.out" 2>"$BENCH_TMP/last.err" || {
     echo "bench: '$label' failed:" >&2; cat "$BENCH_TMP/last.err" >&2; return 1; }
-  read -r secs kib <"$out"
+  read -r secs kib usr sys <"$out"
   TIMES[$label]="$secs"
   RSS[$label]=$(( kib / 1024 ))
+  CPU[$label]=$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
 }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }

@@ -147,7 +147,22 @@ public final class Engine implements Closeable {
                 + " (" + rootCause(e).getMessage() + "); check ca.pem, cert.pem and key.pem there", e);
       }
       Probe probe = new Probe(spec, where, api, tunnel);
-      String pong = probe.text("GET", "/_ping", "ping", "the engine");
+      String pong;
+      try {
+        pong = probe.text("GET", "/_ping", "ping", "the engine");
+      } catch (EngineException e) {
+        String m = e.getCause() == null ? "" : String.valueOf(rootCause(e.getCause()).getMessage());
+        if (ssl != null && e.kind() == Kind.UNREACHABLE
+            && (m.contains("Broken pipe") || m.contains("Connection reset"))) {
+          // In TLS 1.3 the client's handshake ends before the server has checked the client certificate: a
+          // refused certificate shows as the connection closed under the first request, not as an SSLException.
+          throw new EngineException(Kind.AUTH, "cannot reach the Docker engine at " + where + ": TLS failed (the "
+              + "engine closed the connection after the handshake: " + m + "; it most likely refused the client "
+              + "certificate); check the certificates (DOCKER_CERT_PATH, DOCKER_TLS_VERIFY or the context's TLS "
+              + "files)", e);
+        }
+        throw e;
+      }
       if (!pong.strip().equals("OK")) {
         throw new EngineException(
             Kind.UNREACHABLE, "cannot reach the Docker engine at " + where + ": /_ping answered \"" + abbreviate(pong)
