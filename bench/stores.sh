@@ -47,7 +47,7 @@ cat >"$BENCH_TMP/logback.xml" <<'CONF'
 CONF
 java -Xmx512m -Dlogback.configurationFile="$BENCH_TMP/logback.xml" -cp "$(cat "$CP")" org.gaul.s3proxy.Main \
   --properties "$BENCH_TMP/s3proxy.conf" >"$BENCH_TMP/s3proxy.log" 2>&1 &
-BENCH_PIDS+=($!)
+BENCH_PIDS+=($!); S3PID=$!
 
 # docker-registry.
 REGPORT=$(free_port); mkdir -p "$BENCH_TMP/registry"
@@ -58,7 +58,7 @@ storage: {filesystem: {rootdirectory: $BENCH_TMP/registry}, delete: {enabled: tr
 http: {addr: 127.0.0.1:$REGPORT}
 CONF
 docker-registry serve "$BENCH_TMP/registry.yml" >"$BENCH_TMP/registry.log" 2>&1 &
-BENCH_PIDS+=($!)
+BENCH_PIDS+=($!); REGPID=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$REGPORT/v2/" >/dev/null 2>&1 && curl -s "http://127.0.0.1:$S3PORT/" >/dev/null 2>&1 && break
   sleep 0.3
@@ -78,12 +78,18 @@ count() {
   esac
 }
 KINDS=(local s3 s3-tls registry)
+# CPU seconds (user + system) a process has used so far: the servers share this machine's cores with jmigrate.
+proc_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / t }' "/proc/$1/stat"; }
+declare -A SERVER=([local]="" [s3]="$S3PID" [s3-tls]="$S3PID" [registry]="$REGPID") SCPU
 TRUST=(-Djavax.net.ssl.trustStore="$BENCH_TMP/trust.p12" -Djavax.net.ssl.trustStorePassword=benchpass)
 JMT=("${JM[0]}" "${TRUST[@]}" "${JM[@]:1}")
 tar cf - -C "$VOLDIR" . | cat >/dev/null
 for kind in "${KINDS[@]}"; do
+  pid="${SERVER[$kind]}"; c0=$([[ -n "$pid" ]] && proc_cpu "$pid" || echo 0)
   # shellcheck disable=SC2086
   timed "$kind first" "${JMT[@]}" backup -q -H "$HOST" --repo "${REPOS[$kind]}" ${OPTS[$kind]} bench
+  c1=$([[ -n "$pid" ]] && proc_cpu "$pid" || echo 0)
+  SCPU[$kind]=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }')
   before=$(count "$kind")
   # shellcheck disable=SC2086
   timed "$kind unchanged" "${JMT[@]}" backup -q -H "$HOST" --repo "${REPOS[$kind]}" ${OPTS[$kind]} bench
@@ -91,12 +97,13 @@ for kind in "${KINDS[@]}"; do
   NEW[$kind]=$((after - before))
 done
 
-printf '\n%-22s %8s %8s %10s %10s %22s\n' "store ($MIB MiB)" "wall s" "MiB/s" "peak MiB" "jm cpu s" \
-  "unchanged: wall s / new blobs"
+printf '\n%-18s %8s %8s %10s %10s %12s %22s\n' "store ($MIB MiB)" "wall s" "MiB/s" "peak MiB" "jm cpu s" \
+  "server cpu s" "unchanged: wall s / new blobs"
 for kind in "${KINDS[@]}"; do
   t="${TIMES[$kind first]}"
-  printf '%-22s %8s %8s %10s %10s %14s / %s\n' "$kind" "$t" "$(awk -v m="$MIB" -v t="$t" 'BEGIN{printf "%.0f", m/t}')" \
-    "${RSS[$kind first]}" "${CPU[$kind first]}" "${TIMES[$kind unchanged]}" "${NEW[$kind]}"
+  printf '%-18s %8s %8s %10s %10s %12s %14s / %s\n' "$kind" "$t" \
+    "$(awk -v m="$MIB" -v t="$t" 'BEGIN{printf "%.0f", m/t}')" "${RSS[$kind first]}" "${CPU[$kind first]}" \
+    "${SCPU[$kind]}" "${TIMES[$kind unchanged]}" "${NEW[$kind]}"
 done
 echo
 echo "s3 (http) throughput / local  = $(ratio "${TIMES[local first]}" "${TIMES[s3 first]}")   (target >= 0.70)"

@@ -69,6 +69,19 @@ public final class LocalStore implements Store {
   private static final byte[] OCI_LAYOUT = "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(StandardCharsets.UTF_8);
   /** Serialises index.json rewrites within this JVM; the file lock on locks/index.lock does it across processes. */
   private static final Map<Path, ReentrantLock> INDEX_LOCKS = new ConcurrentHashMap<>();
+  /**
+   * A staged blob asks the kernel to write back what it holds every this many bytes, on {@link #WRITEBACK}: with
+   * the default dirty-page thresholds (a share of RAM) the kernel would otherwise start only at commit's fsync, and
+   * the backup would wait for all of the blob's data to reach the disk at once.
+   */
+  private static final long WRITEBACK_EVERY = 32L << 20;
+  /** Daemon threads: a writeback never keeps the JVM alive. */
+  private static final java.util.concurrent.ExecutorService WRITEBACK =
+      java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "jmigrate-writeback");
+        t.setDaemon(true);
+        return t;
+      });
 
   private final Path root;
   private final Path blobs;
@@ -685,6 +698,9 @@ public final class LocalStore implements Store {
     private final OutputStream stream;
     private volatile StoreException failure;
     private long count;
+    private long unsynced;
+    private final java.util.concurrent.atomic.AtomicBoolean writingBack =
+        new java.util.concurrent.atomic.AtomicBoolean();
     /** Drops the staged file if the process is stopped (Ctrl-C, SIGTERM) mid-write, so no temp file outlives it. */
     private final Thread onExit = new Thread(this::abort, "jmigrate-abort-staged-blob");
 
@@ -742,6 +758,20 @@ public final class LocalStore implements Store {
         }
         md.update(b, off, len);
         count += len;
+        unsynced += len;
+        if (unsynced >= WRITEBACK_EVERY && writingBack.compareAndSet(false, true)) {
+          unsynced = 0;
+          WRITEBACK.execute(() -> {
+            try {
+              channel.force(false);
+            } catch (IOException e) {
+              // Only a head start for the disk (the channel may be closed by an abort meanwhile): commit's own
+              // fsync is the one that counts, and it reports any failure.
+            } finally {
+              writingBack.set(false);
+            }
+          });
+        }
       }
 
       @Override
