@@ -70,12 +70,15 @@ make_data() {
   done
 }
 
-# timed LABEL CMD...: runs CMD, records wall seconds, peak RSS (MiB) and CPU seconds (user + system) in
+# timed LABEL CMD...: syncs, runs CMD, records wall seconds, peak RSS (MiB) and CPU seconds (user + system) in
 # TIMES[LABEL] / RSS[LABEL] / CPU[LABEL].
 declare -A TIMES RSS NEW CPU
 timed() {
   local label="$1"; shift
   local out="$BENCH_TMP/time.$RANDOM"
+  # The previous command's unwritten output (the baselines never fsync theirs) must not be flushed to disk on
+  # this one's time: jmigrate fsyncs its blobs, so it would wait for the disk to catch up with another's data.
+  sync
   /usr/bin/time -f '%e %M %U %S' -o "$out" "$@" >"$BENCH_TMP/last.out" 2>"$BENCH_TMP/last.err" || {
     echo "bench: '$label' failed:" >&2; cat "$BENCH_TMP/last.err" >&2; return 1; }
   read -r secs kib usr sys <"$out"
@@ -89,7 +92,7 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # How jmigrate is run: the JVM options of bin/jmigrate (JMIGRATE_JAVA_OPTS overrides both).
-JAVA_OPTS_DEFAULT="-Xms16m -Xmx256m -XX:+UseSerialGC"
+JAVA_OPTS_DEFAULT="-Xms16m -Xmx256m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
 jm_command() {
   # shellcheck disable=SC2206
   JM=(java ${JMIGRATE_JAVA_OPTS:-$JAVA_OPTS_DEFAULT} -jar "$1")
