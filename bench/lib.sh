@@ -92,7 +92,7 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # How jmigrate is run: the JVM options of bin/jmigrate (JMIGRATE_JAVA_OPTS overrides both).
-JAVA_OPTS_DEFAULT="-Xms16m -Xmx256m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
+JAVA_OPTS_DEFAULT="-Xms16m -Xmx256m -XX:+UseSerialGC"
 jm_command() {
   # shellcheck disable=SC2206
   JM=(java ${JMIGRATE_JAVA_OPTS:-$JAVA_OPTS_DEFAULT} -jar "$1")

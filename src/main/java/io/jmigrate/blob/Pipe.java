@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Used where an API wants an {@link InputStream} (an HTTP request body) but the content is produced by
  * writing (a tar writer, a compressor). A failure in the producer is rethrown to the reader, so a broken
  * producer can never look like a short, valid stream. Closing the reader early makes the producer's next write
- * fail, which stops it.
+ * fail, which stops it. Full chunks the reader has consumed go back to the producer, so a long stream allocates
+ * at most {@code chunks + 2} buffers instead of one per chunk (which made the garbage collector grow the heap).
  */
 public final class Pipe {
   private static final byte[] EOF = new byte[0];
@@ -36,7 +37,7 @@ public final class Pipe {
 
   /** As {@link #produce(String, IoConsumer)}, with the buffer geometry given. */
   public static InputStream produce(String name, IoConsumer<OutputStream> producer, int chunkSize, int chunks) {
-    Channel channel = new Channel(chunks);
+    Channel channel = new Channel(chunks, chunkSize);
     Thread t = new Thread(() -> {
       try (ChannelOutputStream out = new ChannelOutputStream(channel, chunkSize)) {
         producer.accept(out);
@@ -52,11 +53,29 @@ public final class Pipe {
 
   private static final class Channel {
     final BlockingQueue<byte[]> queue;
+    /** Consumed full-size chunks, for the producer to fill again. */
+    final BlockingQueue<byte[]> free;
+    final int chunkSize;
     final AtomicReference<Throwable> failure = new AtomicReference<>();
     volatile boolean readerClosed;
 
-    Channel(int chunks) {
+    Channel(int chunks, int chunkSize) {
       queue = new ArrayBlockingQueue<>(chunks);
+      free = new ArrayBlockingQueue<>(chunks + 2);
+      this.chunkSize = chunkSize;
+    }
+
+    /** A buffer for the producer to fill: a recycled one when there is one. */
+    byte[] take() {
+      byte[] b = free.poll();
+      return b != null ? b : new byte[chunkSize];
+    }
+
+    /** Hands a consumed chunk back; only full-size ones are reused. */
+    void recycle(byte[] b) {
+      if (b != null && b.length == chunkSize && b != EOF) {
+        free.offer(b);
+      }
     }
 
     void put(byte[] chunk) throws IOException {
@@ -117,7 +136,7 @@ public final class Pipe {
       }
       if (pos > 0) {
         channel.put(pos == buf.length ? buf : Arrays.copyOf(buf, pos));
-        buf = new byte[buf.length];
+        buf = channel.take();
         pos = 0;
       }
     }
@@ -171,6 +190,7 @@ public final class Pipe {
             }
             return false;
           }
+          channel.recycle(chunk);
           chunk = next;
           pos = 0;
         } catch (InterruptedException e) {
