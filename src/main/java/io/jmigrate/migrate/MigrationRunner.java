@@ -34,11 +34,13 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -105,6 +107,8 @@ public final class MigrationRunner {
     String hostDir;
     Digest diffId;
     long bytes;
+    /** Filled with nothing but its root: its mounts must not let the engine seed it from the image. */
+    boolean empty;
 
     TargetVolume(MountPlan.Mount mount, Member owner) {
       this.mount = mount;
@@ -339,8 +343,15 @@ public final class MigrationRunner {
 
       // Recreate in dependency order; start what ran on the source.
       for (Member m : members) {
+        Set<String> empty = new HashSet<>();
+        for (MountPlan.Mount mount : m.mounts()) {
+          TargetVolume v = volumes.get(mount.name());
+          if (v != null && v.empty) {
+            empty.add(mount.destination());
+          }
+        }
         ContainerSpec spec = ContainerSpec.from(m.inspect(), m.targetImage, m.anonymous,
-            build.multiNetworkCreate(), true);
+            build.multiNetworkCreate(), true).withoutCopyUp(empty);
         m.targetId = critical(() -> build.createContainer(m.name(), spec));
       }
       for (Member m : members) {
@@ -608,7 +619,8 @@ public final class MigrationRunner {
       if (build.writesDirect(v.hostDir, label)) {
         HashedTar in = HashedTar.open(v.name, src);
         try (in; TransferListener.Transfer t = progress.start(m.name() + ": " + label, -1)) {
-          TargetBuilder.fillDirect(new CountingInputStream(in, t), Path.of(v.hostDir));
+          v.empty = TargetBuilder.holdsNothing(TargetBuilder.fillDirect(new CountingInputStream(in, t),
+              Path.of(v.hostDir)));
         }
         v.diffId = in.diffId();
         v.bytes = in.bytes();
@@ -626,10 +638,12 @@ public final class MigrationRunner {
       }
     }
     if (!viaHelper.isEmpty()) {
-      build.fillThroughHelper(m.targetImage, viaHelper, tars, what);
+      Map<String, VolumeArchive.Stats> stats = build.fillThroughHelper(m.targetImage, viaHelper, tars, what);
       int k = 0;
       for (TargetVolume v : filled) {
-        HashedTar in = opened.get(Integer.toString(k++));
+        String key = Integer.toString(k++);
+        HashedTar in = opened.get(key);
+        v.empty = TargetBuilder.holdsNothing(stats.get(key));
         v.diffId = in.diffId();
         v.bytes = in.bytes();
         sent(m, v);

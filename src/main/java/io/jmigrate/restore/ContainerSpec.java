@@ -129,6 +129,55 @@ public final class ContainerSpec {
     return ep;
   }
 
+  /**
+   * Marks the volume mounts at {@code destinations} "nocopy" and returns this spec. When a container is created,
+   * the engine seeds each empty volume with the image's files at its mount path (docs/engine-notes.md, "Copy-up
+   * trap"): a volume that was empty on the source would come back holding them. Mounts given as
+   * {@code HostConfig.Mounts} get {@code VolumeOptions.NoCopy}; {@code HostConfig.Binds} of named volumes get the
+   * {@code nocopy} option. Host-path binds are never seeded and stay as they are.
+   */
+  public ContainerSpec withoutCopyUp(Set<String> destinations) {
+    if (destinations.isEmpty()) {
+      return this;
+    }
+    Set<String> wanted = new java.util.HashSet<>();
+    destinations.forEach(d -> wanted.add(trimSlash(d)));
+    ObjectNode host = (ObjectNode) body.path("HostConfig");
+    if (host.path("Mounts").isArray()) {
+      for (JsonNode m : host.path("Mounts")) {
+        if ("volume".equals(m.path("Type").asText()) && wanted.contains(trimSlash(m.path("Target").asText()))) {
+          JsonNode vo = m.path("VolumeOptions");
+          ObjectNode o = vo.isObject() ? (ObjectNode) vo : ((ObjectNode) m).putObject("VolumeOptions");
+          o.put("NoCopy", true);
+        }
+      }
+    }
+    if (host.path("Binds").isArray()) {
+      ArrayNode out = Json.MAPPER.createArrayNode();
+      for (JsonNode b : host.path("Binds")) {
+        out.add(bindWithoutCopyUp(b.asText(), wanted));
+      }
+      host.set("Binds", out);
+    }
+    return this;
+  }
+
+  /** "name:/dst[:opts]" with "nocopy" added to its options when it is a named volume at a wanted destination. */
+  static String bindWithoutCopyUp(String bind, Set<String> wanted) {
+    String[] p = bind.split(":", -1);
+    if (p.length < 2 || p.length > 3 || p[0].startsWith("/") || !wanted.contains(trimSlash(p[1]))) {
+      return bind;
+    }
+    if (p.length == 2) {
+      return bind + ":nocopy";
+    }
+    return List.of(p[2].split(",")).contains("nocopy") ? bind : bind + ",nocopy";
+  }
+
+  private static String trimSlash(String path) {
+    return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+  }
+
   private static void mountAnonymous(ObjectNode host, Map<String, String> anonymous, ObjectNode inspect) {
     if (anonymous.isEmpty()) {
       return;

@@ -1,5 +1,6 @@
 package io.jmigrate.restore;
 
+import io.jmigrate.archive.VolumeArchive;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.archive.ChainIds;
 import io.jmigrate.archive.LoadArchiveWriter;
@@ -19,6 +20,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -169,9 +171,10 @@ public final class RestoreRunner {
         }
         build.createNetworks(doc.container().inspect(), known);
         Map<String, String> anonymous = new LinkedHashMap<>();
-        long volumeBytes = restoreVolumes(doc, content, imageRef, build, anonymous);
+        Set<String> emptyVolumes = new HashSet<>();
+        long volumeBytes = restoreVolumes(doc, content, imageRef, build, anonymous, emptyVolumes);
         ContainerSpec spec = ContainerSpec.from(doc.container().inspect(), imageRef, anonymous,
-            build.multiNetworkCreate(), options.publishPorts());
+            build.multiNetworkCreate(), options.publishPorts()).withoutCopyUp(emptyVolumes);
         String id = build.createContainer(name, spec);
         String state = "created";
         if (options.start()) {
@@ -254,7 +257,7 @@ public final class RestoreRunner {
   }
 
   private long restoreVolumes(SnapshotDocument doc, Content content, String imageRef, TargetBuilder build,
-      Map<String, String> anonymous) throws EngineException, IOException {
+      Map<String, String> anonymous, Set<String> emptyVolumes) throws EngineException, IOException {
     List<SnapshotDocument.Volume> volumes = doc.volumes();
     Map<String, String> viaHelper = new LinkedHashMap<>();
     Map<String, TargetBuilder.TarSource> tars = new LinkedHashMap<>();
@@ -283,7 +286,10 @@ public final class RestoreRunner {
       int index = j;
       if (build.writesDirect(hostDir, describe(v))) {
         try (InputStream in = counted(content, index, v)) {
-          TargetBuilder.fillDirect(in, Path.of(hostDir));
+          if (TargetBuilder.holdsNothing(TargetBuilder.fillDirect(in, Path.of(hostDir)))
+              && "volume".equals(v.type())) {
+            emptyVolumes.add(v.destination());
+          }
         }
         LOG.info("filled {} directly at {}", describe(v), hostDir);
       } else {
@@ -294,7 +300,13 @@ public final class RestoreRunner {
       }
     }
     if (!viaHelper.isEmpty()) {
-      build.fillThroughHelper(imageRef, viaHelper, tars, what);
+      Map<String, VolumeArchive.Stats> filled = build.fillThroughHelper(imageRef, viaHelper, tars, what);
+      for (Map.Entry<String, VolumeArchive.Stats> e : filled.entrySet()) {
+        SnapshotDocument.Volume v = volumes.get(Integer.parseInt(e.getKey()));
+        if (TargetBuilder.holdsNothing(e.getValue()) && "volume".equals(v.type())) {
+          emptyVolumes.add(v.destination());
+        }
+      }
     }
     return bytes;
   }

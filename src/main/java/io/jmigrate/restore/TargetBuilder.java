@@ -148,10 +148,22 @@ public final class TargetBuilder {
     };
   }
 
-  /** Extracts a volume tar into its host directory on this machine. The caller closes {@code tar}. */
-  public static void fillDirect(InputStream tar, Path dir) throws IOException {
+  /**
+   * Extracts a volume tar into its host directory on this machine and says what went in. The caller closes
+   * {@code tar}.
+   */
+  public static VolumeArchive.Stats fillDirect(InputStream tar, Path dir) throws IOException {
     Files.createDirectories(dir);
-    VolumeArchive.extract(tar, dir);
+    return VolumeArchive.extract(tar, dir);
+  }
+
+  /**
+   * True when a filled volume holds nothing but its root directory. The engine seeds such a volume with the
+   * image's files at the mount path when the container is created (docs/engine-notes.md, "Copy-up trap"), so its
+   * mount must say "nocopy" ({@link ContainerSpec#withoutCopyUp}).
+   */
+  public static boolean holdsNothing(VolumeArchive.Stats filled) {
+    return filled != null && filled.entries() <= 1 && filled.bytes() == 0;
   }
 
   /**
@@ -160,9 +172,10 @@ public final class TargetBuilder {
    * copy-up of image files into empty volumes cannot happen (docs/engine-notes.md, "Copy-up trap"). Each tar is
    * extracted into the parent with the root as a named entry: the engine skips a "." entry, which would lose the
    * volume root's owner, mode and mtime. {@code image} is any image on the target; {@code what} names each key.
+   * Returns what went into each, by key.
    */
-  public void fillThroughHelper(String image, Map<String, String> sources, Map<String, TarSource> tars,
-      Map<String, String> what) throws EngineException, IOException {
+  public Map<String, VolumeArchive.Stats> fillThroughHelper(String image, Map<String, String> sources,
+      Map<String, TarSource> tars, Map<String, String> what) throws EngineException, IOException {
     ObjectNode body = Json.newObject();
     body.put("Image", image);
     ArrayNode entry = body.putArray("Entrypoint");
@@ -181,15 +194,21 @@ public final class TargetBuilder {
     String name = "jmigrate-helper-" + UUID.randomUUID().toString().substring(0, 12);
     String helper = target.createContainer(name, body);
     journal.container(helper);
+    Map<String, VolumeArchive.Stats> filled = new LinkedHashMap<>();
     try {
       for (Map.Entry<String, String> e : dirs.entrySet()) {
         String dir = e.getValue();
+        java.util.concurrent.atomic.AtomicReference<VolumeArchive.Stats> stats =
+            new java.util.concurrent.atomic.AtomicReference<>();
         try (InputStream in = tars.get(e.getKey()).open();
-            InputStream nested = Pipe.produce("nest-" + dir, out -> VolumeArchive.nest(in, dir, out))) {
+            InputStream nested = Pipe.produce("nest-" + dir, out -> stats.set(VolumeArchive.nest(in, dir, out)))) {
           target.putArchive(helper, HELPER_ROOT, nested);
         }
+        // The producer set the stats before it ended the stream the engine read to its end.
+        filled.put(e.getKey(), stats.get());
         LOG.info("filled {} through the archive API", what.getOrDefault(e.getKey(), e.getKey()));
       }
+      return filled;
     } finally {
       target.removeContainer(helper, true, false);
       journal.removed(helper);

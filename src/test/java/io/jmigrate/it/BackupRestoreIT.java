@@ -95,6 +95,25 @@ class BackupRestoreIT {
     assertThat(anonB).as("anonymous volume gets a fresh volume").hasSize(64).isNotEqualTo(anonA);
   }
 
+  @ParameterizedTest(name = "writer {0}")
+  @CsvSource({"auto", "archive"})
+  void restore_volumeEmptiedAtSource_staysEmptyDespiteImageContent(String writer) throws Exception {
+    // The image holds /data/seed: the engine seeds the new volume with it, then the container deletes it.
+    a.docker("run", "-d", "--name", "emptied", "--network", "none", "-v", "emptied-data:/data", IMAGE,
+        "sleep", "1000000");
+    a.docker("exec", "emptied", "rm", "/data/seed");
+    assertThat(a.docker("exec", "emptied", "ls", "-A", "/data").strip()).isEmpty();
+
+    Cli.Run backup = Cli.run("backup", "-H", a.host(), "--repo", repo, "emptied");
+    assertThat(backup.exitCode()).as(backup.toString()).isZero();
+    Cli.Run restore = Cli.run("restore", "-H", b.host(), "--repo", repo, "--volume-writer", writer, "emptied");
+    assertThat(restore.exitCode()).as(restore.toString()).isZero();
+
+    assertThat(b.docker("exec", "emptied", "ls", "-A", "/data").strip())
+        .as("the engine's copy-up must not bring back the image's files into an emptied volume").isEmpty();
+    assertThat(b.docker("exec", "emptied", "ls", "-A", "/").strip()).contains("data");
+  }
+
   @Test
   void backup_twiceUnchanged_writesNoNewContentBlobs() throws Exception {
     a.docker("run", "-d", "--name", "twice", "--network", "none", "-v", "twice-data:/data", IMAGE, "sh", "-c",

@@ -88,4 +88,31 @@ class ContainerSpecTest {
     assertThat(spec.networks()).isEmpty();
     assertThat(spec.body().path("HostConfig").path("NetworkMode").asText()).isEqualTo("container:db");
   }
+
+  @Test
+  void withoutCopyUp_emptyVolumes_marksBindsAndMountsNoCopy() throws Exception {
+    ObjectNode i = inspect("{'Id':'" + ID + "','Config':{'Volumes':{'/anon':{}}},'HostConfig':{'NetworkMode':'none',"
+        + "'Binds':['data:/data','logs:/logs:ro','/srv/conf:/conf','keep:/keep','done:/done:nocopy'],"
+        + "'Mounts':[{'Type':'volume','Source':'cache','Target':'/cache/'},{'Type':'bind','Source':'/x',"
+        + "'Target':'/x'},{'Type':'volume','Source':'other','Target':'/other'}]},"
+        + "'Mounts':[{'Type':'volume','Name':'" + "f".repeat(64) + "','Destination':'/anon','RW':true}]}");
+
+    ObjectNode host = (ObjectNode) ContainerSpec.from(i, "img", Map.of("/anon", "a".repeat(64)), true, true)
+        .withoutCopyUp(java.util.Set.of("/data", "/logs", "/conf", "/cache", "/x", "/done", "/anon"))
+        .body().path("HostConfig");
+
+    assertThat(host.path("Binds")).extracting(n -> n.asText()).containsExactly("data:/data:nocopy",
+        "logs:/logs:ro,nocopy", "/srv/conf:/conf", "keep:/keep", "done:/done:nocopy", "a".repeat(64) + ":/anon:nocopy");
+    assertThat(host.path("Mounts").get(0).path("VolumeOptions").path("NoCopy").asBoolean()).isTrue();
+    assertThat(host.path("Mounts").get(1).has("VolumeOptions")).as("host-path binds are never seeded").isFalse();
+    assertThat(host.path("Mounts").get(2).has("VolumeOptions")).isFalse();
+  }
+
+  @Test
+  void withoutCopyUp_noEmptyVolumes_leavesTheSpecAsItWas() throws Exception {
+    ContainerSpec spec = ContainerSpec.from(sample(), "i", Map.of(), true, true);
+    String before = spec.body().toString();
+
+    assertThat(spec.withoutCopyUp(java.util.Set.of()).body().toString()).isEqualTo(before);
+  }
 }
