@@ -206,6 +206,20 @@ class MigrateIT {
   }
 
   @Test
+  void migrate_volumeEmptiedAtSource_staysEmptyDespiteImageContent() throws Exception {
+    // The image holds /data/seed: the engine seeds the new volume with it, then the container deletes it.
+    a.docker("run", "-d", "--name", "emptied", "--network", "none", "-v", "emptied-data:/data", IMAGE,
+        "sleep", "1000000");
+    a.docker("exec", "emptied", "rm", "/data/seed");
+
+    Cli.Run r = Cli.run("migrate", a.host(), b.host(), "emptied");
+
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    assertThat(b.docker("exec", "emptied", "ls", "-A", "/data").strip())
+        .as("the engine's copy-up must not bring back the image's files into an emptied volume").isEmpty();
+  }
+
+  @Test
   void migrate_writtenWhileStopping_theLastWritesArrive() throws Exception {
     // The container writes its volume and its writable layer as it stops: after the pre-copy, always.
     a.docker("run", "-d", "--name", "busy", "--network", "none", "--stop-timeout", "5", "-v", "busy-data:/data",
