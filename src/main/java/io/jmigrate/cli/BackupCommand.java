@@ -19,6 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code jmigrate backup CONTAINER...}: one snapshot per container. */
 @Command(name = "backup", mixinStandardHelpOptions = true,
+    header = "Snapshot containers: image, writable layer, volumes and configuration.",
     description = {"Snapshot containers: image, writable layer (deletions included), volumes and configuration.",
         "Prints one line per snapshot on stdout: container, snapshot id, tag."})
 final class BackupCommand implements Callable<Integer> {

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate copy --from REPO --to REPO [SNAPSHOT...]}: offsite replication. */
 @Command(name = "copy", mixinStandardHelpOptions = true,
+    header = "Copy snapshots between repositories, sending only missing blobs.",
     description = {"Copy snapshots between repositories of any kinds (directory, s3://, oci://), sending only the",
         "objects the target lacks. Snapshots keep their ids. Default: every snapshot of --from."})
 final class CopyCommand implements Callable<Integer> {

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate drill SNAPSHOT -H HOST}: proves a snapshot restores and runs, then removes the clone. */
 @Command(name = "drill", mixinStandardHelpOptions = true,
+    header = "Restore a snapshot under a scratch name, check it, remove it.",
     description = {"Restore drill: restore a snapshot on a host under a scratch name (<name>-drill-<id>) with fresh",
         "volumes, no network and no published ports; wait until it runs (or is healthy); optionally run a check",
         "command in it; then remove everything the drill created, whatever happened. Prints PASS or FAIL with",

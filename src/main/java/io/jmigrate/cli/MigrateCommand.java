@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate migrate SOURCE TARGET CONTAINER...}: move containers between hosts, no repository in between. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
+    header = "Move containers from one host to another, with a rollback on failure.",
     description = {"Move containers from one host to another: image layers the target lacks, writable layer,",
         "volumes, networks and configuration, streamed directly. The bulk is copied while the source runs; the",
         "source is then stopped, what changed is sent, and the clone is started (in dependency order for a",

@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate prune}: retention per container, then garbage collection of unreferenced blobs. */
 @Command(name = "prune", mixinStandardHelpOptions = true,
+    header = "Apply retention, then remove blobs no snapshot references.",
     description = {"Apply retention and free space. First forget (untag) the snapshots that no --keep-* rule keeps,",
         "per container; then delete the blobs no remaining snapshot references. Safe while backups run: prune takes",
         "the repository's exclusive lock (backups hold it shared) and never deletes a blob younger than --gc-grace.",

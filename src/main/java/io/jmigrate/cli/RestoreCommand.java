@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate restore SNAPSHOT}: recreate and start the container on a host. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
+    header = "Recreate a snapshot's container on a host, and start it.",
     description = {"Recreate a snapshot's container on a host: image, volumes, networks, configuration; then",
         "start it and wait until it runs (or is healthy). On failure everything created is removed."})
 final class RestoreCommand implements Callable<Integer> {

@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate run [JOB...]}: runs jobs once, for cron and systemd timers. */
 @Command(name = "run", mixinStandardHelpOptions = true,
+    header = "Run the job file's backup jobs once (for cron and systemd timers).",
     description = {"Run backup jobs from the job file once: back up every selected container to each of the job's",
         "repositories (with its hooks), apply its retention, and notify its webhook. For cron and systemd timers:",
         "quiet on success unless -v; failures are printed one per line on stderr."})

@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate schedule}: the foreground scheduler, for running as a service. */
 @Command(name = "schedule", mixinStandardHelpOptions = true,
+    header = "Run the job file's jobs at their cron times, in the foreground.",
     description = {"Run the jobs of the job file at their schedule: times, in the foreground (for systemd or a",
         "container). A job never overlaps itself: a run that comes due while the previous one works is skipped and",
         "logged. Each run is logged with its result, duration and size.",

@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate snapshots [CONTAINER] [--json]}. */
 @Command(name = "snapshots", mixinStandardHelpOptions = true,
+    header = "List snapshots: id, container, time, host, size, consistency.",
     description = "List snapshots, oldest first: id, container, time, host, size, consistency.")
 final class SnapshotsCommand implements Callable<Integer> {
   @Spec

@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jmigrate verify [SNAPSHOT...]}: re-read and digest-check every blob. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
+    header = "Re-read and digest-check every blob of snapshots.",
     description = {"Re-read every blob of the given snapshots (default: all) and check its digest, compressed and",
         "uncompressed. Reports every problem; exits 6 when any is found."})
 final class VerifyCommand implements Callable<Integer> {

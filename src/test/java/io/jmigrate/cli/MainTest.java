@@ -20,6 +20,19 @@ class MainTest {
   }
 
   @Test
+  void help_commandList_givesEachCommandAWholeSentence() {
+    CommandLine cl = Main.commandLine();
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      if (sub.getCommandName().equals("help")) {
+        continue;
+      }
+      String[] header = sub.getCommandSpec().usageMessage().header();
+      assertThat(header).as(sub.getCommandName()).hasSize(1);
+      assertThat(header[0]).as(sub.getCommandName()).endsWith(".").hasSizeLessThan(80);
+    }
+  }
+
+  @Test
   void execute_unknownOption_isUsageError() {
     CommandLine cl = Main.commandLine();
     StringWriter err = new StringWriter();
