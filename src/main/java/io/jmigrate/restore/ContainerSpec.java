@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.blob.Json;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -140,7 +141,7 @@ public final class ContainerSpec {
     if (destinations.isEmpty()) {
       return this;
     }
-    Set<String> wanted = new java.util.HashSet<>();
+    Set<String> wanted = new HashSet<>();
     destinations.forEach(d -> wanted.add(trimSlash(d)));
     ObjectNode host = (ObjectNode) body.path("HostConfig");
     if (host.path("Mounts").isArray()) {

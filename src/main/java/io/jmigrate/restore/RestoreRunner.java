@@ -1,9 +1,9 @@
 package io.jmigrate.restore;
 
-import io.jmigrate.archive.VolumeArchive;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.archive.ChainIds;
 import io.jmigrate.archive.LoadArchiveWriter;
+import io.jmigrate.archive.VolumeArchive;
 import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.Pipe;
@@ -286,8 +286,7 @@ public final class RestoreRunner {
       int index = j;
       if (build.writesDirect(hostDir, describe(v))) {
         try (InputStream in = counted(content, index, v)) {
-          if (TargetBuilder.holdsNothing(TargetBuilder.fillDirect(in, Path.of(hostDir)))
-              && "volume".equals(v.type())) {
+          if (TargetBuilder.holdsNothing(TargetBuilder.fillDirect(in, Path.of(hostDir)))) {
             emptyVolumes.add(v.destination());
           }
         }
@@ -303,7 +302,7 @@ public final class RestoreRunner {
       Map<String, VolumeArchive.Stats> filled = build.fillThroughHelper(imageRef, viaHelper, tars, what);
       for (Map.Entry<String, VolumeArchive.Stats> e : filled.entrySet()) {
         SnapshotDocument.Volume v = volumes.get(Integer.parseInt(e.getKey()));
-        if (TargetBuilder.holdsNothing(e.getValue()) && "volume".equals(v.type())) {
+        if (TargetBuilder.holdsNothing(e.getValue())) {
           emptyVolumes.add(v.destination());
         }
       }

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -198,8 +199,7 @@ public final class TargetBuilder {
     try {
       for (Map.Entry<String, String> e : dirs.entrySet()) {
         String dir = e.getValue();
-        java.util.concurrent.atomic.AtomicReference<VolumeArchive.Stats> stats =
-            new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<VolumeArchive.Stats> stats = new AtomicReference<>();
         try (InputStream in = tars.get(e.getKey()).open();
             InputStream nested = Pipe.produce("nest-" + dir, out -> stats.set(VolumeArchive.nest(in, dir, out)))) {
           target.putArchive(helper, HELPER_ROOT, nested);

@@ -37,7 +37,10 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
@@ -75,13 +78,8 @@ public final class LocalStore implements Store {
    * the backup would wait for all of the blob's data to reach the disk at once.
    */
   private static final long WRITEBACK_EVERY = 32L << 20;
-  /** Daemon threads: a writeback never keeps the JVM alive. */
-  private static final java.util.concurrent.ExecutorService WRITEBACK =
-      java.util.concurrent.Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "jmigrate-writeback");
-        t.setDaemon(true);
-        return t;
-      });
+  private static final ExecutorService WRITEBACK =
+      Executors.newCachedThreadPool(DaemonThreads.named("jmigrate-writeback"));
 
   private final Path root;
   private final Path blobs;
@@ -699,8 +697,7 @@ public final class LocalStore implements Store {
     private volatile StoreException failure;
     private long count;
     private long unsynced;
-    private final java.util.concurrent.atomic.AtomicBoolean writingBack =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean writingBack = new AtomicBoolean();
     /** Drops the staged file if the process is stopped (Ctrl-C, SIGTERM) mid-write, so no temp file outlives it. */
     private final Thread onExit = new Thread(this::abort, "jmigrate-abort-staged-blob");
 

@@ -3,9 +3,9 @@ package io.jmigrate.store;
 import io.jmigrate.blob.Descriptor;
 import io.jmigrate.blob.Digest;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
-import java.io.InterruptedIOException;
 import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -13,7 +13,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,17 +40,8 @@ final class RegistryBlobUpload implements BlobUpload {
   private static final int FIRST_BUFFER = 64 << 10;
   private static final int CHUNK_RESUMES = 3;
   private static final int ABORT_WAIT_SECONDS = 30;
-  /** Daemon threads: a sender left waiting on a dead registry never keeps the JVM alive. */
-  private static final ExecutorService SENDERS = Executors.newCachedThreadPool(new java.util.concurrent.ThreadFactory() {
-    private final AtomicInteger n = new AtomicInteger();
-
-    @Override
-    public Thread newThread(Runnable r) {
-      Thread t = new Thread(r, "jmigrate-registry-upload-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    }
-  });
+  private static final ExecutorService SENDERS =
+      Executors.newCachedThreadPool(DaemonThreads.named("jmigrate-registry-upload"));
 
   private final RegistryStore store;
   private final RegistryClient client;

@@ -123,11 +123,7 @@ final class RegistryLock implements StoreLock {
     this.tag = tag;
     this.holder = holder;
     this.current = current;
-    this.refresher = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "jmigrate-lock-refresh");
-      t.setDaemon(true);
-      return t;
-    });
+    this.refresher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("jmigrate-lock-refresh"));
     long every = store.settings().lockRefreshEvery.toMillis();
     refresher.scheduleWithFixedDelay(this::refresh, every, every, TimeUnit.MILLISECONDS);
   }

@@ -535,11 +535,8 @@ public final class RegistryStore implements Store {
       return tags;
     }
     // One GET per tag: a few in flight at once, so that a repository with many snapshots lists quickly.
-    ExecutorService pool = Executors.newFixedThreadPool(LIST_PARALLELISM, r -> {
-      Thread t = new Thread(r, "jmigrate-registry-list");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(LIST_PARALLELISM, DaemonThreads.named("jmigrate-registry-list"));
     try {
       List<Future<Optional<Tag>>> futures = new ArrayList<>();
       for (String name : names) {

@@ -35,7 +35,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -126,17 +125,8 @@ final class S3Store implements Store {
     this.endpoint = endpoint;
     this.partSize = partSize;
     this.inFlight = inFlight;
-    this.pool = Executors.newCachedThreadPool(daemon("jmigrate-s3"));
-    this.refresher = Executors.newSingleThreadScheduledExecutor(daemon("jmigrate-s3-lock"));
-  }
-
-  private static ThreadFactory daemon(String name) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    this.pool = Executors.newCachedThreadPool(DaemonThreads.named("jmigrate-s3"));
+    this.refresher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("jmigrate-s3-lock"));
   }
 
   /**
