@@ -39,32 +39,33 @@ final class BackupCommand implements Callable<Integer> {
   List<String> containers;
 
   @Option(names = "--consistency", paramLabel = "MODE", defaultValue = "pause",
+      converter = Converters.ConsistencyConverter.class,
       description = "pause (default): freeze while the writable layer and volumes are read; stop: stop and "
           + "start again; none: read while running.")
-  String consistency;
+  Consistency consistency;
 
-  @Option(names = "--stop-timeout", paramLabel = "SECONDS",
+  @Option(names = "--stop-timeout", paramLabel = "SECONDS", converter = Converters.NonNegative.class,
       description = "With --consistency stop: seconds to wait before SIGKILL (default: the container's own).")
-  Integer stopTimeout;
+  Long stopTimeout;
 
   @Option(names = "--include-binds", description = "Also capture the contents of bind mounts.")
   boolean includeBinds;
 
   @Option(names = "--volume-reader", paramLabel = "HOW", defaultValue = "auto",
+      converter = Converters.ReaderConverter.class,
       description = "auto (default): read volume directories directly when local and root, else the engine's "
           + "archive API; direct; archive.")
-  String volumeReader;
+  VolumeSources.Reader volumeReader;
 
   @Option(names = "--lock-wait", paramLabel = "SECONDS", defaultValue = "600",
+      converter = Converters.NonNegative.class,
       description = "How long to wait for a prune that holds the repository lock (default 600).")
   long lockWait;
 
   @Override
   public Integer call() throws Exception {
-    Consistency mode = Consistency.parse(consistency);
-    VolumeSources.Reader reader = VolumeSources.Reader.valueOf(volumeReader.toUpperCase(java.util.Locale.ROOT));
-    BackupRunner.Options options = new BackupRunner.Options(mode, includeBinds,
-        stopTimeout == null ? null : Duration.ofSeconds(stopTimeout), reader, Version.get());
+    BackupRunner.Options options = new BackupRunner.Options(consistency, includeBinds,
+        stopTimeout == null ? null : Duration.ofSeconds(stopTimeout), volumeReader, Version.get());
     int ok = 0;
     int firstFailure = ExitCode.OK;
     try (Store store = repo.open(); Engine engine = host.connect();

@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate copy --from REPO --to REPO [SNAPSHOT...]}: offsite replication. */
 @Command(name = "copy", mixinStandardHelpOptions = true,
     header = "Copy snapshots between repositories, sending only missing blobs.",
-    description = {"Copy snapshots between repositories of any kinds (directory, s3://, oci://), sending only the",
-        "objects the target lacks. Snapshots keep their ids. Default: every snapshot of --from."})
+    description = {"Copy snapshots between repositories of any kinds (directory, s3://, oci://), sending only the "
+        + "objects the target lacks. Snapshots keep their ids. Default: every snapshot of --from."})
 final class CopyCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -43,7 +43,7 @@ final class CopyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (Store from = repo.open(fromUrl); Store to = repo.open(toUrl);
+    try (Store from = RepoMixin.openExisting(fromUrl, repo.options(), "--from"); Store to = repo.open(toUrl);
         StoreLock fromLock = from.lock(Store.LockMode.SHARED, "jmigrate copy", Duration.ofMinutes(10));
         StoreLock toLock = to.lock(Store.LockMode.SHARED, "jmigrate copy", Duration.ofMinutes(10))) {
       SnapshotRepository source = new SnapshotRepository(from);

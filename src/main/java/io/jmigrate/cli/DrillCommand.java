@@ -20,11 +20,11 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate drill SNAPSHOT -H HOST}: proves a snapshot restores and runs, then removes the clone. */
 @Command(name = "drill", mixinStandardHelpOptions = true,
     header = "Restore a snapshot under a scratch name, check it, remove it.",
-    description = {"Restore drill: restore a snapshot on a host under a scratch name (<name>-drill-<id>) with fresh",
-        "volumes, no network and no published ports; wait until it runs (or is healthy); optionally run a check",
-        "command in it; then remove everything the drill created, whatever happened. Prints PASS or FAIL with",
-        "timings on stdout; exits 0 on PASS and 10 on FAIL. The original container and its volumes are never",
-        "touched."})
+    description = {"Restore drill: restore a snapshot on a host under a scratch name (<name>-drill-<id>) with fresh "
+        + "volumes, no network and no published ports; wait until it runs (or is healthy); optionally run a check "
+        + "command in it; then remove everything the drill created, whatever happened. Prints PASS or FAIL with "
+        + "timings on stdout; exits 0 on PASS and 10 on FAIL. The original container and its volumes are never "
+        + "touched."})
 final class DrillCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -46,18 +46,15 @@ final class DrillCommand implements Callable<Integer> {
       description = "A command run in the clone once it is up (sh -c CMD); the drill fails when it exits non-zero.")
   String check;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120", converter = Converters.Positive.class,
       description = "How long the clone may take to run or turn healthy, and the check to finish (default 120).")
   long timeout;
 
   @Override
   public Integer call() throws Exception {
-    if (timeout <= 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--timeout must be above 0");
-    }
     Drill.Options options = new Drill.Options(check, Duration.ofSeconds(timeout));
     Drill.Report r;
-    try (Store store = repo.open();
+    try (Store store = repo.openExisting();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "drill " + snapshot, Duration.ofMinutes(10))) {
       SnapshotRepository snapshots = new SnapshotRepository(store);
       SnapshotSummary summary = snapshots.resolve(snapshot);

@@ -47,7 +47,7 @@ public final class ExitCode {
     m.put("  0", "success");
     m.put("  1", "failed (the message says why)");
     m.put("  2", "bad command line or configuration");
-    m.put("  3", "unknown container, snapshot or other object");
+    m.put("  3", "unknown container, snapshot, repository or other object");
     m.put("  4", "Docker engine unreachable or unsupported");
     m.put("  5", "repository unreadable or unwritable (permissions, space, credentials)");
     m.put("  6", "stored data is corrupt (digest mismatch)");

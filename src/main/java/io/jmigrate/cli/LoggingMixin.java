@@ -53,6 +53,11 @@ public final class LoggingMixin {
     return debug;
   }
 
+  /** True when -v or --debug was given, on the command or before it: commands then print more detail. */
+  public static boolean verboseEnabled() {
+    return LoggerFactory.getLogger("io.jmigrate").isDebugEnabled();
+  }
+
   /** Sets a logger's level; used by commands that are quiet by default (run). */
   public static void level(String logger, Level level) {
     ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(logger).setLevel(level);

@@ -14,7 +14,6 @@ import io.jmigrate.store.Stores;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,15 +26,18 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate migrate SOURCE TARGET CONTAINER...}: move containers between hosts, no repository in between. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
     header = "Move containers from one host to another, with a rollback on failure.",
-    description = {"Move containers from one host to another: image layers the target lacks, writable layer,",
-        "volumes, networks and configuration, streamed directly. The bulk is copied while the source runs; the",
-        "source is then stopped, what changed is sent, and the clone is started (in dependency order for a",
-        "project) and checked until it runs or is healthy. The source is left stopped, not removed. Any failure,",
-        "Ctrl-C or SIGTERM starts the source again and removes what was created on the target.",
+    description = {"Move containers from one host to another: image layers the target lacks, writable layer, "
+        + "volumes, networks and configuration, streamed directly. The bulk is copied while the source runs; the "
+        + "source is then stopped, what changed is sent, and the clone is started (in dependency order for a "
+        + "project) and checked until it runs or is healthy. The source is left stopped, not removed. Any failure, "
+        + "Ctrl-C or SIGTERM starts the source again and removes what was created on the target.",
         "",
         "  jmigrate migrate unix:///var/run/docker.sock ssh://root@host-b web",
-        "  jmigrate host-a host-b web                      (the same, with docker contexts)",
-        "  jmigrate migrate host-a host-b --project shop   (every container of a compose project)"})
+        "  jmigrate host-a host-b web                     the same, with docker contexts",
+        "  jmigrate migrate host-a host-b --project shop  a whole compose project",
+        "",
+        "The short form (without `migrate`) is taken only when SOURCE and TARGET are engine URLs or docker contexts "
+        + "that exist."})
 final class MigrateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -81,28 +83,32 @@ final class MigrateCommand implements Callable<Integer> {
   @Option(names = "--check", description = "Run the pre-flight checks only; change nothing.")
   boolean check;
 
-  @Option(names = "--stop-timeout", paramLabel = "SECONDS",
+  @Option(names = "--stop-timeout", paramLabel = "SECONDS", converter = Converters.NonNegative.class,
       description = "Seconds the source gets to stop before SIGKILL (default: the container's own).")
-  Integer stopTimeout;
+  Long stopTimeout;
 
   @Option(names = "--wait-timeout", paramLabel = "SECONDS", defaultValue = "120",
+      converter = Converters.Positive.class,
       description = "How long to wait for each clone to run or be healthy (default 120).")
   long waitTimeout;
 
   @Option(names = "--cleanup-timeout", paramLabel = "SECONDS", defaultValue = "60",
+      converter = Converters.NonNegative.class,
       description = "After a failure, how long to keep retrying a target that cannot be reached before printing "
           + "the commands that clean it up by hand (default 60).")
   long cleanupTimeout;
 
   @Option(names = "--volume-reader", paramLabel = "HOW", defaultValue = "auto",
+      converter = Converters.ReaderConverter.class,
       description = "auto (default): read volume directories directly when the source is local, else the "
           + "engine's archive API; direct; archive.")
-  String volumeReader;
+  VolumeSources.Reader volumeReader;
 
   @Option(names = "--volume-writer", paramLabel = "HOW", defaultValue = "auto",
+      converter = Converters.WriterConverter.class,
       description = "auto (default): write volume directories directly when the target is local, else through "
           + "the engine's archive API; direct; archive.")
-  String volumeWriter;
+  RestoreRunner.VolumeWriter volumeWriter;
 
   @Override
   public Integer call() throws Exception {
@@ -117,12 +123,12 @@ final class MigrateCommand implements Callable<Integer> {
     }
     MigrationRunner.Options options = new MigrationRunner.Options(keepRunning, replace, removeSource, removeVolumes,
         stopTimeout == null ? null : Duration.ofSeconds(stopTimeout), Duration.ofSeconds(waitTimeout),
-        choice(VolumeSources.Reader.class, volumeReader, "--volume-reader"),
-        choice(RestoreRunner.VolumeWriter.class, volumeWriter, "--volume-writer"),
+        volumeReader, volumeWriter,
         Duration.ofSeconds(cleanupTimeout), check, Version.get());
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
-    try (Engine source = HostMixin.connect(sourceHost); Engine target = HostMixin.connect(targetHost);
+    try (Engine source = HostMixin.connect(sourceHost, spec.commandLine());
+        Engine target = HostMixin.connect(targetHost, spec.commandLine());
         Store store = via == null ? null : Stores.open(via, StoreOptions.builder().build())) {
       MigrationRunner.Snapshotter snapshotter = null;
       if (store != null) {
@@ -159,15 +165,6 @@ final class MigrateCommand implements Callable<Integer> {
       }
     }
     return ExitCode.OK;
-  }
-
-  private <E extends Enum<E>> E choice(Class<E> type, String value, String option) {
-    try {
-      return Enum.valueOf(type, value.strip().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "unknown " + option + " '" + value
-          + "': use auto, direct or archive");
-    }
   }
 
   private static void line(PrintWriter err, String text) {

@@ -10,15 +10,14 @@ import java.util.function.LongSupplier;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Shows long transfers to people: on a terminal, a progress bar per transfer (bytes, rate and ETA, by
- * me.tongfei:progressbar) once it has run for a second, so short ones never flicker; without a terminal (cron,
- * systemd, a pipe), a plain log line every {@link #LOG_EVERY} and one when a long transfer ends. Never changes a
- * transfer: it only hears byte counts.
+ * Shows long transfers to people: on a terminal, a progress bar per transfer (bytes, rate and time left, drawn
+ * by {@link #render} through me.tongfei:progressbar) once it has run for a second, so short ones never flicker;
+ * without a terminal (cron, systemd, a pipe), a plain log line every {@link #LOG_EVERY} and one when a long
+ * transfer ends. Never changes a transfer: it only hears byte counts.
  */
 final class Progress implements TransferListener {
   private static final Logger LOG = LoggerFactory.getLogger(Progress.class);
@@ -77,8 +76,12 @@ final class Progress implements TransferListener {
           if (elapsed < BAR_AFTER.toNanos()) {
             return;
           }
-          bar = new ProgressBarBuilder().setTaskName(shorten(what, 40)).setInitialMax(total < 0 ? -1 : total)
-              .setUnit("MiB", 1 << 20).showSpeed().setStyle(ProgressBarStyle.ASCII)
+          // Our own renderer: the library's rate is bytes since the bar appeared over whole seconds since then
+          // ("?MiB/s" in the first second, then too high), and its ETA reads 0:00:00 before it knows anything.
+          String task = shorten(what, 40);
+          bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total < 0 ? -1 : total)
+              .setRenderer((state, width) -> render(task, state.getCurrent(), total, state.getTotalElapsed(),
+                  !state.isAlive(), width))
               .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
               .startsFrom(0, Duration.ofNanos(elapsed)).build();
         }
@@ -151,6 +154,46 @@ final class Progress implements TransferListener {
       }
       return b.toString();
     }
+  }
+
+  /**
+   * One line of a bar, at most {@code width} characters: {@code web: volume data  45% [=====>     ] 450.0 MiB of
+   * 1.0 GiB, 50.2 MiB/s, about 11s left} while it runs, {@code web: volume data: 1.0 GiB in 20s (51.2 MiB/s)} once
+   * done. The rate is over the whole transfer (bytes and time both count from its start), shown once there is one;
+   * the time left only when the total is known and some bytes have gone. An unknown total gets no bar.
+   */
+  static String render(String task, long done, long total, Duration elapsed, boolean finished, int width) {
+    double secs = elapsed.toNanos() / 1e9;
+    double rate = secs > 0 ? done / secs : 0;
+    String line;
+    if (finished) {
+      line = task + ": " + Format.bytes(done) + " in " + seconds(secs)
+          + (rate > 0 ? " (" + Format.bytes((long) rate) + "/s)" : "");
+    } else {
+      StringBuilder tail = new StringBuilder(Format.bytes(done));
+      tail.append(total > 0 ? " of " + Format.bytes(total) : " so far");
+      if (rate > 0) {
+        tail.append(", ").append(Format.bytes((long) rate)).append("/s");
+        if (total > 0 && done < total) {
+          tail.append(", about ").append(seconds((total - done) / rate)).append(" left");
+        }
+      }
+      if (total > 0) {
+        int pct = (int) Math.min(100, done * 100 / total);
+        String head = task + String.format(Locale.ROOT, " %3d%% ", pct);
+        int inner = width - head.length() - tail.length() - 3;
+        if (inner >= 10) {
+          int filled = (int) Math.min(inner, (long) inner * Math.min(done, total) / total);
+          String bar = "=".repeat(filled) + (filled < inner ? ">" + " ".repeat(inner - filled - 1) : "");
+          line = head + "[" + bar + "] " + tail;
+        } else {
+          line = head + tail;
+        }
+      } else {
+        line = task + ": " + tail;
+      }
+    }
+    return width > 0 && line.length() > width ? line.substring(0, width) : line;
   }
 
   private static String seconds(double s) {

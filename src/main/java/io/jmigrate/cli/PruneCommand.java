@@ -10,9 +10,7 @@ import io.jmigrate.snapshot.RetentionPolicy;
 import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreOptions;
-import io.jmigrate.store.Stores;
 import java.io.PrintWriter;
-import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -31,14 +29,17 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate prune}: retention per container, then garbage collection of unreferenced blobs. */
 @Command(name = "prune", mixinStandardHelpOptions = true,
     header = "Apply retention, then remove blobs no snapshot references.",
-    description = {"Apply retention and free space. First forget (untag) the snapshots that no --keep-* rule keeps,",
-        "per container; then delete the blobs no remaining snapshot references. Safe while backups run: prune takes",
-        "the repository's exclusive lock (backups hold it shared) and never deletes a blob younger than --gc-grace.",
-        "Registry repositories are only untagged: their space is freed by the registry's own garbage-collect.",
+    description = {"Apply retention and free space. First forget (untag) the snapshots that no --keep-* rule keeps, "
+        + "per container; then delete the blobs no remaining snapshot references. Safe while backups run: prune "
+        + "takes the repository's exclusive lock (backups hold it shared) and never deletes a blob younger than "
+        + "--gc-grace. Registry repositories are only untagged: their space is freed by the registry's own "
+        + "garbage-collect.",
         "",
-        "  jmigrate prune --repo /backups --keep-daily 7 --keep-weekly 4     rules from the command line",
-        "  jmigrate prune --config /etc/jmigrate/jmigrate.yaml [JOB...]       each job's retention, repositories",
-        "                                                                    and containers",
+        "  jmigrate prune --repo /backups --keep-daily 7 --keep-weekly 4",
+        "      rules from the command line",
+        "  jmigrate prune --config /etc/jmigrate/jmigrate.yaml [JOB...]",
+        "      each job's retention, repositories and containers",
+        "",
         "Without rules (and without a job), no snapshot is forgotten and only garbage is collected."})
 final class PruneCommand implements Callable<Integer> {
   @Spec
@@ -91,35 +92,27 @@ final class PruneCommand implements Callable<Integer> {
       description = "Accept rules that are all 0, which forget every snapshot of each container.")
   boolean allowRemoveAll;
 
-  @Option(names = "--timezone", paramLabel = "ZONE", defaultValue = "UTC",
+  @Option(names = "--timezone", paramLabel = "ZONE", defaultValue = "UTC", converter = Converters.ZoneConverter.class,
       description = "Where days, weeks, months and years begin for --keep-* rules (IANA name; default UTC).")
-  String timezone;
+  ZoneId timezone;
 
   @Option(names = "--dry-run", description = "Print what would be forgotten and deleted; change nothing.")
   boolean dryRun;
 
   @Option(names = "--gc-grace", paramLabel = "DURATION", defaultValue = "1h",
+      converter = Converters.DurationConverter.class,
       description = "Never delete an unreferenced blob written less than this long ago: a running backup may not "
           + "have published it yet (default 1h).")
-  String gcGrace;
+  Duration gcGrace;
 
-  @Option(names = "--lock-wait", paramLabel = "SECONDS", defaultValue = "0",
+  @Option(names = "--lock-wait", paramLabel = "SECONDS", defaultValue = "0", converter = Converters.NonNegative.class,
       description = "How long to wait for running backups to release the repository (default 0: exit with code 8).")
   long lockWait;
 
   @Override
   public Integer call() throws Exception {
-    Duration grace;
-    ZoneId zone;
-    try {
-      grace = Durations.parse(gcGrace);
-      zone = ZoneId.of(timezone);
-    } catch (IllegalArgumentException | DateTimeException e) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
-    if (lockWait < 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--lock-wait must be 0 or more");
-    }
+    Duration grace = gcGrace;
+    ZoneId zone = timezone;
     RetentionPolicy flags = keep.any() || allowRemoveAll ? policy() : null;
     Pruner pruner = new Pruner(new Pruner.Options(dryRun, grace, Duration.ofSeconds(lockWait), null));
     // One entry per repository: where, how to open it, and the job scopes that write there.
@@ -152,7 +145,9 @@ final class PruneCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     for (Map.Entry<String, List<Job>> e : byRepo.entrySet()) {
-      try (Store store = Stores.open(e.getKey(), repoOptions.get(e.getKey()))) {
+      String fix = jobMode ? "the repositories of job " + e.getValue().stream().map(Job::name)
+          .collect(java.util.stream.Collectors.joining(", ")) + " in the job file" : "--repo";
+      try (Store store = RepoMixin.openExisting(e.getKey(), repoOptions.get(e.getKey()), fix)) {
         List<Pruner.Scope> scopes = new ArrayList<>();
         if (jobMode) {
           SnapshotRepository sr = new SnapshotRepository(store);
@@ -199,7 +194,6 @@ final class PruneCommand implements Callable<Integer> {
   }
 
   private static void print(PrintWriter out, Pruner.Report r, Duration grace) {
-    String would = r.dryRun() ? "would " : "";
     String where = r.location() + ": ";
     for (Pruner.Forgotten f : r.forgotten()) {
       out.println(where + (r.dryRun() ? "would forget " : "forgot ") + f.snapshot().shortId() + " "
@@ -213,8 +207,8 @@ final class PruneCommand implements Callable<Integer> {
       return;
     }
     out.println(where + (r.dryRun() ? "would delete " : "deleted ") + r.blobsDeleted() + " unreferenced blob(s), "
-        + Format.bytes(r.bytesFreed()) + " " + would + "freed" + (r.stagingRemoved() > 0 ? "; removed "
-            + r.stagingRemoved() + " stale staging file(s)" : ""));
+        + Format.bytes(r.bytesFreed()) + (r.dryRun() ? " would be freed" : " freed") + (r.stagingRemoved() > 0
+            ? (r.dryRun() ? "; would remove " : "; removed ") + r.stagingRemoved() + " stale staging file(s)" : ""));
     if (r.youngKept() > 0) {
       out.println(where + "kept " + r.youngKept() + " unreferenced blob(s) (" + Format.bytes(r.youngBytes())
           + ") written within the last " + Durations.format(grace) + " (--gc-grace): a backup may still publish "

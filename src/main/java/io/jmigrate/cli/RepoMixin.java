@@ -4,10 +4,16 @@ import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
 import io.jmigrate.store.StoreOptions;
 import io.jmigrate.store.Stores;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** --repo and the options of S3 and registry repositories. */
 public final class RepoMixin {
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec mixee;
+
   @Option(names = {"-r", "--repo"}, paramLabel = "REPO",
       description = "Repository: a directory or file: URL, s3://bucket/prefix, or oci://registry/repository. "
           + "Default: $JMIGRATE_REPO, else ./backups.")
@@ -49,26 +55,54 @@ public final class RepoMixin {
     return env != null && !env.isBlank() ? env : "./backups";
   }
 
+  /** The store options from the command line; a value StoreOptions refuses is a command-line error (exit 2). */
   public StoreOptions options() {
-    return StoreOptions.builder()
-        .s3Endpoint(s3Endpoint)
-        .s3Region(s3Region)
-        .s3PathStyle(s3PathStyle)
-        .s3ChecksumWhenRequired(s3ChecksumWhenRequired)
-        .s3PartSize(s3PartSize)
-        .s3Concurrency(s3Concurrency)
-        .insecureRegistry(insecureRegistry)
-        .dockerConfigDir(dockerConfig)
-        .build();
+    try {
+      return StoreOptions.builder()
+          .s3Endpoint(s3Endpoint)
+          .s3Region(s3Region)
+          .s3PathStyle(s3PathStyle)
+          .s3ChecksumWhenRequired(s3ChecksumWhenRequired)
+          .s3PartSize(s3PartSize)
+          .s3Concurrency(s3Concurrency)
+          .insecureRegistry(insecureRegistry)
+          .dockerConfigDir(dockerConfig)
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(mixee.commandLine(), e.getMessage(), e);
+    }
   }
 
-  /** Opens the repository; the caller closes it. */
+  /** Opens the repository for writing (it may not exist yet: the first write creates it); the caller closes it. */
   public Store open() throws StoreException {
     return Stores.open(url(), options());
   }
 
-  /** Opens another repository URL with the same options (copy's --from and --to). */
+  /** Opens another repository URL with the same options (copy's --to). */
   public Store open(String url) throws StoreException {
     return Stores.open(url, options());
+  }
+
+  /** Opens the repository for reading: one that does not exist is an error (exit 3), not an empty repository. */
+  public Store openExisting() throws StoreException {
+    return openExisting(url(), options(), repo != null ? "--repo" : "$JMIGRATE_REPO or --repo");
+  }
+
+  /**
+   * Opens {@code url} for reading and fails with NOT_FOUND when it does not exist, naming {@code option} as what to
+   * fix; the caller closes the store.
+   */
+  static Store openExisting(String url, StoreOptions options, String option) throws StoreException {
+    Store store = Stores.open(url, options);
+    try {
+      if (!store.exists()) {
+        throw new StoreException(StoreException.Kind.NOT_FOUND, "repository " + store.location()
+            + " does not exist; check " + option + " (a first backup creates a repository)");
+      }
+      return store;
+    } catch (StoreException | RuntimeException e) {
+      store.close();
+      throw e;
+    }
   }
 }

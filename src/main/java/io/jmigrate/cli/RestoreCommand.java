@@ -8,7 +8,6 @@ import io.jmigrate.snapshot.SnapshotSummary;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreLock;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,8 +19,8 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate restore SNAPSHOT}: recreate and start the container on a host. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
     header = "Recreate a snapshot's container on a host, and start it.",
-    description = {"Recreate a snapshot's container on a host: image, volumes, networks, configuration; then",
-        "start it and wait until it runs (or is healthy). On failure everything created is removed."})
+    description = {"Recreate a snapshot's container on a host: image, volumes, networks, configuration; then start it "
+        + "and wait until it runs (or is healthy). On failure everything created is removed."})
 final class RestoreCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -53,19 +52,21 @@ final class RestoreCommand implements Callable<Integer> {
   boolean noPublish;
 
   @Option(names = "--wait-timeout", paramLabel = "SECONDS", defaultValue = "120",
+      converter = Converters.Positive.class,
       description = "How long to wait for the container to run or be healthy (default 120).")
   long waitTimeout;
 
   @Option(names = "--volume-writer", paramLabel = "HOW", defaultValue = "auto",
+      converter = Converters.WriterConverter.class,
       description = "auto (default): write volume directories directly when local and root, else through the "
           + "engine's archive API; direct; archive.")
-  String volumeWriter;
+  RestoreRunner.VolumeWriter volumeWriter;
 
   @Override
   public Integer call() throws Exception {
     RestoreRunner.Options options = new RestoreRunner.Options(name, !noStart, replace, !noPublish,
-        Duration.ofSeconds(waitTimeout), RestoreRunner.VolumeWriter.valueOf(volumeWriter.toUpperCase(Locale.ROOT)));
-    try (Store store = repo.open();
+        Duration.ofSeconds(waitTimeout), volumeWriter);
+    try (Store store = repo.openExisting();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "jmigrate restore", Duration.ofMinutes(10))) {
       SnapshotRepository snapshots = new SnapshotRepository(store);
       SnapshotSummary summary = snapshots.resolve(snapshot);

@@ -3,7 +3,6 @@ package io.jmigrate.cli;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import io.jmigrate.backup.Consistency;
-import io.jmigrate.job.Durations;
 import io.jmigrate.job.EffectiveSettings;
 import io.jmigrate.job.Job;
 import io.jmigrate.job.JobConfig;
@@ -31,9 +30,9 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate run [JOB...]}: runs jobs once, for cron and systemd timers. */
 @Command(name = "run", mixinStandardHelpOptions = true,
     header = "Run the job file's backup jobs once (for cron and systemd timers).",
-    description = {"Run backup jobs from the job file once: back up every selected container to each of the job's",
-        "repositories (with its hooks), apply its retention, and notify its webhook. For cron and systemd timers:",
-        "quiet on success unless -v; failures are printed one per line on stderr."})
+    description = {"Run backup jobs from the job file once: back up every selected container to each of the job's "
+        + "repositories (with its hooks), apply its retention, and notify its webhook. For cron and systemd timers: "
+        + "quiet on success unless -v; failures are printed one per line on stderr."})
 final class RunCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -52,17 +51,18 @@ final class RunCommand implements Callable<Integer> {
   Path summaryFile;
 
   @Option(names = "--lock-wait", paramLabel = "SECONDS", defaultValue = "0",
+      converter = Converters.NonNegative.class,
       description = "How long to wait for another run or prune that holds a repository (default 0: exit at once "
           + "with code 8, naming the holder).")
   long lockWait;
 
-  @Option(names = "--consistency", paramLabel = "MODE",
+  @Option(names = "--consistency", paramLabel = "MODE", converter = Converters.ConsistencyConverter.class,
       description = "Override every container's consistency (pause, stop, none); beats labels and the file.")
-  String consistency;
+  Consistency consistency;
 
-  @Option(names = "--hook-timeout", paramLabel = "DURATION",
+  @Option(names = "--hook-timeout", paramLabel = "DURATION", converter = Converters.DurationConverter.class,
       description = "Override the timeout of every hook, e.g. 5m.")
-  String hookTimeout;
+  Duration hookTimeout;
 
   @Option(names = "--include-binds", negatable = true,
       description = "Override include-binds for every container.")
@@ -89,16 +89,7 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private int runJobs(boolean verbose) throws Exception {
-    EffectiveSettings.Overrides overrides;
-    try {
-      overrides = new EffectiveSettings.Overrides(consistency == null ? null : Consistency.parse(consistency),
-          hookTimeout == null ? null : Durations.parse(hookTimeout), includeBinds);
-    } catch (IllegalArgumentException e) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
-    if (lockWait < 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--lock-wait must be 0 or more");
-    }
+    EffectiveSettings.Overrides overrides = new EffectiveSettings.Overrides(consistency, hookTimeout, includeBinds);
     JobConfig cfg = config.load();
     List<Job> selected;
     try {

@@ -21,12 +21,12 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate schedule}: the foreground scheduler, for running as a service. */
 @Command(name = "schedule", mixinStandardHelpOptions = true,
     header = "Run the job file's jobs at their cron times, in the foreground.",
-    description = {"Run the jobs of the job file at their schedule: times, in the foreground (for systemd or a",
-        "container). A job never overlaps itself: a run that comes due while the previous one works is skipped and",
-        "logged. Each run is logged with its result, duration and size.",
-        "SIGTERM or Ctrl-C: no new run starts, the running job finishes the container it is backing up and skips",
-        "the rest, then jmigrate exits 0. After --stop-timeout, or on a second signal, it stops at once: frozen",
-        "containers are resumed and nothing half-written is published."})
+    description = {"Run the jobs of the job file at their schedule: times, in the foreground (for systemd or a "
+        + "container). A job never overlaps itself: a run that comes due while the previous one works is skipped and "
+        + "logged. Each run is logged with its result, duration and size.",
+        "SIGTERM or Ctrl-C: no new run starts, the running job finishes the container it is backing up and skips "
+        + "the rest, then jmigrate exits 0. After --stop-timeout, or on a second signal, it stops at once: frozen "
+        + "containers are resumed and nothing half-written is published."})
 final class ScheduleCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ScheduleCommand.class);
 
@@ -43,25 +43,19 @@ final class ScheduleCommand implements Callable<Integer> {
   boolean runAtStart;
 
   @Option(names = "--stop-timeout", paramLabel = "DURATION", defaultValue = "60s",
+      converter = Converters.DurationConverter.class,
       description = "After SIGTERM, how long a running job may take to finish its current container before it is "
           + "aborted (default 60s; keep it below systemd's TimeoutStopSec).")
-  String stopTimeout;
+  Duration stopTimeout;
 
   @Option(names = "--lock-wait", paramLabel = "SECONDS", defaultValue = "3600",
+      converter = Converters.NonNegative.class,
       description = "How long a run waits for another run, backup or prune that holds a repository (default 3600).")
   long lockWait;
 
   @Override
   public Integer call() throws Exception {
-    Duration stopAfter;
-    try {
-      stopAfter = Durations.parse(stopTimeout);
-    } catch (IllegalArgumentException e) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--stop-timeout: " + e.getMessage(), e);
-    }
-    if (lockWait < 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--lock-wait must be 0 or more");
-    }
+    Duration stopAfter = stopTimeout;
     JobConfig cfg = config.load();
     List<Job> scheduled = cfg.jobs().values().stream().filter(j -> j.schedule().isPresent())
         .collect(Collectors.toList());

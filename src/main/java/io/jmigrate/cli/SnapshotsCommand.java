@@ -2,13 +2,23 @@ package io.jmigrate.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jmigrate.blob.Descriptor;
+import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.Json;
+import io.jmigrate.snapshot.SnapshotException;
 import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.snapshot.SnapshotSummary;
 import io.jmigrate.store.Store;
+import io.jmigrate.store.StoreException;
 import java.io.PrintWriter;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +29,8 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate snapshots [CONTAINER] [--json]}. */
 @Command(name = "snapshots", mixinStandardHelpOptions = true,
     header = "List snapshots: id, container, time, host, size, consistency.",
-    description = "List snapshots, oldest first: id, container, time, host, size, consistency.")
+    description = {"List snapshots, oldest first: id, container, time, host, size, consistency; with -v also the "
+        + "image reference an image tool can pull (as --json gives it). A CONTAINER without snapshots exits 3."})
 final class SnapshotsCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -38,30 +49,66 @@ final class SnapshotsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (Store store = repo.open()) {
+    try (Store store = repo.openExisting()) {
       SnapshotRepository snapshots = new SnapshotRepository(store);
-      List<SnapshotSummary> list = container == null ? snapshots.list() : snapshots.list(container);
+      List<SnapshotSummary> all = snapshots.list();
+      String name = container == null ? null : container.startsWith("/") ? container.substring(1) : container;
+      List<SnapshotSummary> list = name == null ? all
+          : all.stream().filter(s -> s.container().equals(name)).collect(Collectors.toList());
       PrintWriter out = spec.commandLine().getOut();
-      if (json) {
-        out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(list)));
-      } else if (list.isEmpty()) {
-        spec.commandLine().getErr().println("jmigrate: no snapshots" + (container == null ? "" : " of " + container) + " in "
-            + store.location());
-      } else {
-        String fmt = "%-12s  %-20s  %-20s  %-28s  %10s  %s%n";
-        out.printf(fmt, "ID", "CONTAINER", "CREATED", "HOST", "SIZE", "CONSISTENCY");
+      PrintWriter err = spec.commandLine().getErr();
+      Map<SnapshotSummary, Descriptor> images = new HashMap<>();
+      int failed = ExitCode.OK;
+      if (json || LoggingMixin.verboseEnabled()) {
+        // One read of each snapshot's index; a snapshot whose index cannot be read is listed without it.
         for (SnapshotSummary s : list) {
+          try {
+            images.put(s, snapshots.imageManifestOf(s));
+          } catch (StoreException | SnapshotException e) {
+            err.println("jmigrate: " + Main.oneLine(e));
+            failed = failed == ExitCode.OK ? ExitCode.of(e) : failed;
+          }
+        }
+      }
+      if (json) {
+        out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(
+            toJson(list, images, store.location())));
+      } else if (!list.isEmpty()) {
+        boolean withImage = !images.isEmpty();
+        String fmt = "%-12s  %-20s  %-20s  %-28s  %10s  %-11s%s%n";
+        out.printf(fmt, "ID", "CONTAINER", "CREATED", "HOST", "SIZE", "CONSISTENCY", withImage ? "  IMAGE" : "");
+        for (SnapshotSummary s : list) {
+          Descriptor image = images.get(s);
+          String ref = image == null ? "-" : Objects.requireNonNullElse(
+              imageReference(store.location(), s.tag(), image.digest()), image.digest().toString());
           out.printf(fmt, s.shortId(), s.container(), Format.time(s.created()), s.host() == null ? "-" : s.host(),
-              Format.bytes(s.size()), s.consistency());
+              Format.bytes(s.size()), s.consistency(), withImage ? "  " + ref : "");
         }
       }
       out.flush();
+      if (list.isEmpty() && name != null) {
+        // A container name with no snapshots is most often a typo or a container that was never backed up: say
+        // which containers do have snapshots, and exit like any unknown object (3) so that scripts notice.
+        Set<String> have = new TreeSet<>();
+        all.forEach(s -> have.add(s.container()));
+        err.println("jmigrate: no snapshots of '" + name + "' in " + store.location() + (have.isEmpty()
+            ? " (the repository has no snapshots)" : "; it has snapshots of " + String.join(", ", have)));
+        err.flush();
+        return ExitCode.NOT_FOUND;
+      }
+      if (list.isEmpty() && !json) {
+        err.println("jmigrate: no snapshots in " + store.location());
+      }
+      err.flush();
+      return failed;
     }
-    return ExitCode.OK;
   }
 
-  /** The --json form: one object per snapshot with id, shortId, tag, container, created, host, size, consistency. */
-  static ArrayNode toJson(List<SnapshotSummary> list) {
+  /**
+   * The --json form: one object per snapshot with id, shortId, tag, container, created, host, size, consistency,
+   * imageDigest (the image manifest's digest) and imageReference ({@link #imageReference}, null where none).
+   */
+  static ArrayNode toJson(List<SnapshotSummary> list, Map<SnapshotSummary, Descriptor> images, String location) {
     ArrayNode arr = Json.MAPPER.createArrayNode();
     for (SnapshotSummary s : list) {
       ObjectNode o = arr.addObject();
@@ -73,7 +120,26 @@ final class SnapshotsCommand implements Callable<Integer> {
       o.put("host", s.host());
       o.put("size", s.size());
       o.put("consistency", s.consistency());
+      Descriptor image = images.get(s);
+      o.put("imageDigest", image == null ? null : image.digest().toString());
+      o.put("imageReference", image == null ? null : imageReference(location, s.tag(), image.digest()));
     }
     return arr;
+  }
+
+  /**
+   * What an image tool can pull a snapshot's image by: {@code HOST[:PORT]/REPO@sha256:…} for a registry (any
+   * engine can pull it: its layers are gzip), {@code oci:/PATH:TAG} for a local repository (an OCI image layout
+   * that skopeo and podman read; its layers are zstd, see docs/repository-format.md). Null for S3, which no image
+   * tool reads.
+   */
+  static String imageReference(String location, String tag, Digest imageManifest) {
+    if (location.startsWith("oci://")) {
+      return location.substring("oci://".length()) + "@" + imageManifest;
+    }
+    if (location.startsWith("file:")) {
+      return "oci:" + location.substring("file:".length()) + ":" + tag;
+    }
+    return null;
   }
 }

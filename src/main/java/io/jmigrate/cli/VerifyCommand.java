@@ -17,8 +17,8 @@ import picocli.CommandLine.Spec;
 /** {@code jmigrate verify [SNAPSHOT...]}: re-read and digest-check every blob. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
     header = "Re-read and digest-check every blob of snapshots.",
-    description = {"Re-read every blob of the given snapshots (default: all) and check its digest, compressed and",
-        "uncompressed. Reports every problem; exits 6 when any is found."})
+    description = {"Re-read every blob of the given snapshots (default: all) and check its digest, compressed and "
+        + "uncompressed. Reports every problem; exits 6 when any is found."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -34,7 +34,7 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (Store store = repo.open()) {
+    try (Store store = repo.openExisting()) {
       SnapshotRepository repository = new SnapshotRepository(store);
       List<SnapshotSummary> todo = new ArrayList<>();
       if (snapshots.isEmpty()) {

@@ -195,6 +195,22 @@ public final class HostSpec {
     return parseUrl(url, display, name, env, configDir, Files.isDirectory(tls) ? tls : null);
   }
 
+  /**
+   * True when {@code name} is a docker context that exists: "default", or one with metadata under the docker config
+   * dir ($DOCKER_CONFIG, else ~/.docker). Reads nothing but that one file's presence.
+   */
+  public static boolean isContext(String name, Map<String, String> env) {
+    if (name == null || name.isBlank()) {
+      return false;
+    }
+    if (name.equals("default")) {
+      return true;
+    }
+    Path meta = defaultConfigDir(env).resolve("contexts").resolve("meta").resolve(contextDirName(name))
+        .resolve("meta.json");
+    return Files.isRegularFile(meta);
+  }
+
   /** The names of the contexts under {@code configDir}, "default" first. */
   static List<String> knownContexts(Path configDir) {
     TreeSet<String> names = new TreeSet<>();

@@ -36,6 +36,14 @@ public final class Drill {
   private static final Logger LOG = LoggerFactory.getLogger(Drill.class);
 
   /**
+   * What a failed check tells the user to do. A drill runs from the command line (jmigrate drill), where the
+   * check is --check and its time limit --timeout; a job file's on-error has no meaning for it.
+   */
+  static final HookRunner.Advice CHECK_ADVICE = new HookRunner.Advice(
+      "fix the --check command, or leave out --check to drill only that the container comes up",
+      "make it faster or raise --timeout");
+
+  /**
    * How to drill.
    *
    * @param check a command run inside the clone once it is up ({@code sh -c}); null for none
@@ -115,7 +123,7 @@ public final class Drill {
         if (options.check() != null) {
           Instant c0 = Instant.now();
           Optional<String> bad = new HookRunner(engine).runOne("check", clone, res.id(),
-              Hook.shell(options.check(), options.timeout(), Hook.OnError.ABORT, Optional.empty()));
+              Hook.shell(options.check(), options.timeout(), Hook.OnError.ABORT, Optional.empty()), CHECK_ADVICE);
           checkTook = Duration.between(c0, Instant.now());
           if (bad.isPresent()) {
             failure = bad.get();

@@ -33,6 +33,18 @@ public final class HookRunner {
 
   private final Engine engine;
 
+  /**
+   * What a failure message tells the user to do, in the terms of where the hook came from.
+   *
+   * @param failed after a non-zero exit
+   * @param timedOut after the timeout
+   */
+  public record Advice(String failed, String timedOut) {
+    /** Hooks of a job file, where {@code on-error} and {@code timeout} are keys. */
+    public static final Advice JOB_FILE =
+        new Advice("fix the command or set on-error: continue", "make it faster or raise its timeout");
+  }
+
   public HookRunner(Engine engine) {
     this.engine = engine;
   }
@@ -61,8 +73,13 @@ public final class HookRunner {
     return Optional.empty();
   }
 
-  /** Runs one hook; empty when it passed, else what went wrong. */
+  /** Runs one hook of a job file; empty when it passed, else what went wrong. */
   Optional<String> runOne(String phase, String name, String containerId, Hook hook) {
+    return runOne(phase, name, containerId, hook, Advice.JOB_FILE);
+  }
+
+  /** Runs one hook; empty when it passed, else what went wrong and, from {@code advice}, what to do. */
+  Optional<String> runOne(String phase, String name, String containerId, Hook hook, Advice advice) {
     String what = phase + " hook `" + hook.display() + "` in container " + name;
     Deque<String> tail = new ArrayDeque<>();
     Instant started = Instant.now();
@@ -85,11 +102,11 @@ public final class HookRunner {
     if (r.timedOut()) {
       String killed = kill(name, containerId, r.pid());
       return Optional.of(what + " did not finish within its timeout of " + Durations.format(hook.timeout()) + " ("
-          + killed + ")" + lastOutput(tail) + "; make it faster or raise its timeout");
+          + killed + ")" + lastOutput(tail) + "; " + advice.timedOut());
     }
     if (r.exitCode() != 0) {
       return Optional.of(what + " failed with exit code " + r.exitCode() + " after " + took + lastOutput(tail)
-          + "; fix the command or set on-error: continue");
+          + "; " + advice.failed());
     }
     LOG.info("{}: {} hook `{}` passed in {}", name, phase, hook.display(), took);
     return Optional.empty();

@@ -182,7 +182,8 @@ public final class RestoreRunner {
           state = Readiness.await(target, id, name, options.waitTimeout());
         }
         journal.commit();
-        LOG.info("restored {} on {} ({})", name, target.display(), state);
+        // Debug only: the caller says it once, with the figures (restore's last line, drill's PASS line).
+        LOG.debug("restored {} on {} ({})", name, target.display(), state);
         return new Result(id, name, state, diffIds.size() - skip, diffIds.size(), layerBytes, volumeBytes,
             Duration.between(started, Instant.now()));
       } catch (EngineException | IOException | RuntimeException e) {

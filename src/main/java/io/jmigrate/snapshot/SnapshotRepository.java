@@ -175,6 +175,28 @@ public final class SnapshotRepository {
     }
   }
 
+  /**
+   * The descriptor of a snapshot's image manifest, read from its index alone (one digest-checked read): the
+   * standard image that {@code docker pull REGISTRY/REPO@DIGEST} or an OCI tool takes.
+   */
+  public Descriptor imageManifestOf(SnapshotSummary summary) throws StoreException, SnapshotException {
+    String what = "snapshot " + summary.shortId();
+    try {
+      ObjectNode index = Json.object(store.getManifest(summary.id()), what + " index");
+      for (JsonNode m : index.path("manifests")) {
+        Descriptor d = Json.MAPPER.treeToValue(m, Descriptor.class);
+        if ("image".equals(d.annotation(ROLE))) {
+          return d;
+        }
+      }
+      throw new SnapshotException(SnapshotException.Kind.CORRUPT,
+          what + " index lacks its image manifest: the repository is damaged");
+    } catch (IOException | IllegalArgumentException e) {
+      throw new SnapshotException(SnapshotException.Kind.CORRUPT, "cannot read " + what + " index from "
+          + store.location() + ": " + e.getMessage() + "; run `jmigrate verify " + summary.shortId() + "`", e);
+    }
+  }
+
   /** A snapshot whose objects are all stored but whose tag is not written yet: {@link #publish} makes it visible. */
   public record Pending(String tag, Descriptor index) {}
 

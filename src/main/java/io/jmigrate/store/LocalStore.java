@@ -144,6 +144,12 @@ public final class LocalStore implements Store {
   }
 
   @Override
+  public boolean exists() {
+    // An empty directory is an empty repository: open() accepts it, and the first write lays it out.
+    return Files.isDirectory(root);
+  }
+
+  @Override
   public Compression compression(ContentKind kind) {
     return Compression.ZSTD;
   }

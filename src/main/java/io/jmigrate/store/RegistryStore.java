@@ -168,6 +168,21 @@ public final class RegistryStore implements Store {
   }
 
   @Override
+  public boolean exists() throws StoreException {
+    // A registry creates a repository on its first push and answers NAME_UNKNOWN (404) to a tag listing before.
+    try (RegistryClient.Response r = client.send(RegistryClient.Request.of("GET", client.repoUri("tags/list?n=1"),
+        RegistryAuth.Access.PULL, "list the tags of " + location()))) {
+      if (r.status() == 404) {
+        return false;
+      }
+      if (r.status() != 200) {
+        throw client.error(r, "list the tags");
+      }
+      return true;
+    }
+  }
+
+  @Override
   public Compression compression(ContentKind kind) {
     // Docker 20.10 refuses zstd layers on pull: an image that any engine can pull needs gzip layers.
     return kind == ContentKind.LAYER ? Compression.GZIP : Compression.ZSTD;

@@ -227,6 +227,20 @@ final class S3Store implements Store {
   }
 
   @Override
+  public boolean exists() throws StoreException {
+    // The bucket is the repository: an empty prefix in an existing bucket is an empty repository.
+    try {
+      checkBucket();
+      return true;
+    } catch (StoreException e) {
+      if (e.kind() == StoreException.Kind.NOT_FOUND) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  @Override
   public Compression compression(ContentKind kind) {
     return Compression.ZSTD;
   }

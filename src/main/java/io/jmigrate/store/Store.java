@@ -41,6 +41,13 @@ public interface Store extends Closeable {
   /** The repository's URL, without credentials: {@code file:/…}, {@code s3://…}, {@code oci://…}. */
   String location();
 
+  /**
+   * True when the repository exists: its directory, its S3 bucket, or a registry repository that something was
+   * pushed to. Reading commands check it, so that a mistyped {@code --repo} is an error and not an empty
+   * repository. Opening a store never creates one; the first write does.
+   */
+  boolean exists() throws StoreException;
+
   /** The compression this store wants for content of this kind. */
   Compression compression(ContentKind kind);
 

@@ -58,4 +58,36 @@ class ProgressTest {
     }
     assertThat(lines).isEmpty();
   }
+
+  @Test
+  void render_knownTotal_showsTheRateOverTheWholeTransferAndTheTimeLeft() {
+    String line = Progress.render("web: volume data", 40L << 20, 100L << 20, Duration.ofSeconds(4), false, 100);
+    assertThat(line).startsWith("web: volume data  40% [").contains("] 40.0 MiB of 100.0 MiB, 10.0 MiB/s, about 6s left")
+        .hasSize(100).doesNotContain("?");
+  }
+
+  @Test
+  void render_unknownTotal_showsBytesAndRateWithoutABarOrTimeLeft() {
+    String line = Progress.render("web: volume data", 30L << 20, -1, Duration.ofSeconds(3), false, 100);
+    assertThat(line).isEqualTo("web: volume data: 30.0 MiB so far, 10.0 MiB/s");
+  }
+
+  @Test
+  void render_nothingYet_showsNoRateAndNoTimeLeft() {
+    String line = Progress.render("layer", 0, 100L << 20, Duration.ZERO, false, 80);
+    assertThat(line).endsWith("] 0 B of 100.0 MiB").doesNotContain("/s").doesNotContain("left")
+        .doesNotContain("0:00:00");
+  }
+
+  @Test
+  void render_finished_saysHowMuchInHowLong() {
+    String line = Progress.render("web: volume data", 100L << 20, 100L << 20, Duration.ofSeconds(10), true, 100);
+    assertThat(line).isEqualTo("web: volume data: 100.0 MiB in 10s (10.0 MiB/s)");
+  }
+
+  @Test
+  void render_narrowTerminal_dropsTheBarAndFitsTheWidth() {
+    String line = Progress.render("web: volume data", 40L << 20, 100L << 20, Duration.ofSeconds(4), false, 60);
+    assertThat(line).hasSizeLessThanOrEqualTo(60).doesNotContain("[").startsWith("web: volume data  40% 40.0 MiB");
+  }
 }

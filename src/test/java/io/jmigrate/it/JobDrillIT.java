@@ -154,7 +154,8 @@ class JobDrillIT {
         "echo missing-table; exit 2");
 
     assertThat(drill.exitCode()).as(drill.toString()).isEqualTo(ExitCode.DRILL_FAILED);
-    assertThat(drill.err()).contains("failed with exit code 2").contains("missing-table");
+    assertThat(drill.err()).contains("failed with exit code 2").contains("missing-table")
+        .contains("; fix the --check command, or leave out --check").doesNotContain("on-error");
     assertThat(inventory(a)).isEqualTo(before);
 
     Cli.Run unknown = Cli.run("drill", "nothing-like-it", "-H", a.host(), "--repo", repo);

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Tests for the progress display ({@code cli.Progress}): on a real terminal (a pty from util-linux
- * {@code script}), a long volume transfer draws a progress bar with bytes and rate; without a terminal it does not.
+ * {@code script}), a long volume transfer draws a progress bar with bytes, rate and (when the size is known) the
+ * time left, never a placeholder; without a terminal it does not.
  */
 @ExtendWith(DockerHosts.class)
 class JobProgressIT {
@@ -26,46 +27,58 @@ class JobProgressIT {
   Path tmp;
 
   private DockerDaemon a;
+  private DockerDaemon b;
 
   @BeforeEach
-  void setUp(DockerDaemon a) {
+  void setUp(DockerDaemon a, @DockerHosts.B DockerDaemon b) {
     this.a = a;
+    this.b = b;
   }
 
   @AfterEach
   void tearDown() {
     DockerHosts.cleanAll(a);
+    DockerHosts.cleanAll(b);
   }
 
-  private String run(boolean terminal, String repo) throws Exception {
-    String cmd = String.join(" ", Cli.javaCommand("-Xmx256m", "backup", "-H", a.host(), "--repo", repo,
-        "--volume-reader", "archive", "big"));
+  private String run(boolean terminal, String... args) throws Exception {
+    String cmd = String.join(" ", Cli.javaCommand("-Xmx256m", args));
+    String name = args[0] + "-" + terminal;
     List<String> argv = terminal ? List.of("script", "-qefc", cmd, "/dev/null") : List.of("sh", "-c", cmd);
     ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true)
-        .redirectOutput(tmp.resolve("out-" + terminal).toFile());
+        .redirectOutput(tmp.resolve("out-" + name).toFile());
     pb.environment().put("TERM", "xterm");
     if (!terminal) {
       pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     }
     Process p = pb.start();
     assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-    String out = Files.readString(tmp.resolve("out-" + terminal));
+    String out = Files.readString(tmp.resolve("out-" + name));
     assertThat(p.exitValue()).as(out).isZero();
     return out;
   }
 
   @Test
-  void backup_longVolumeTransfer_drawsABarOnATerminalAndNoneInAPipe() throws Exception {
+  void backupAndRestore_longVolumeTransfer_drawsABarWithRealFiguresOnATerminalAndNoneInAPipe() throws Exception {
     // 128 MiB through the archive API: several seconds, so a bar appears (after one second).
     a.docker("run", "-d", "--name", "big", "--network", "none", "-v", "big-data:/data", TestImages.BASE, "sh", "-c",
         "head -c 134217728 /dev/urandom > /data/big; touch /data/done; exec sleep 100000");
     JobTesting.awaitFile(a, "big", "/data/done");
+    String repo = tmp.resolve("r1").toString();
 
-    String tty = run(true, tmp.resolve("r1").toString());
-    assertThat(tty).contains("big: volume").containsPattern("\\d+(\\.\\d+)?/\\d+(\\.\\d+)? MiB|\\d+(\\.\\d+)? MiB")
-        .containsPattern("MiB/s").contains("\r");
+    String tty = run(true, "backup", "-H", a.host(), "--repo", repo, "--volume-reader", "archive", "big");
+    assertThat(tty).contains("big: volume").containsPattern("\\d+\\.\\d MiB so far, \\d+\\.\\d MiB/s")
+        .containsPattern("big: volume \\S+ at /data: \\d+\\.\\d MiB in \\S+ \\(\\d+\\.\\d MiB/s\\)")
+        .contains("\r").doesNotContain("?MiB").doesNotContain("? %").doesNotContain("0:00:00");
 
-    String pipe = run(false, tmp.resolve("r2").toString());
+    // The restore knows the volume's size: percent, bar and time left; and it says once that it restored.
+    String restore = run(true, "restore", "-H", b.host(), "--repo", repo, "--volume-writer", "archive", "big");
+    assertThat(restore).containsPattern("volume \\S+ +\\d+% \\[=*>? *\\] \\d+\\.\\d MiB of 128\\.0 MiB")
+        .contains("left").doesNotContain("?MiB").doesNotContain("? %").doesNotContain("0:00:00");
+    assertThat(restore.lines().filter(l -> l.contains("restored big on"))).hasSize(1);
+
+    String pipe = run(false, "backup", "-H", a.host(), "--repo", tmp.resolve("r2").toString(), "--volume-reader",
+        "archive", "big");
     assertThat(pipe).contains("backed up big").doesNotContain("MiB/s").doesNotContain("\r");
   }
 }

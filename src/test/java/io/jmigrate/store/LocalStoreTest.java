@@ -86,6 +86,16 @@ class LocalStoreTest extends StoreContract {
   }
 
   @Test
+  void exists_missingDirectory_isFalseAndCreatesNothing_emptyDirectory_isTrue() throws Exception {
+    assertThat(store.exists()).isFalse();
+    assertThat(repo()).doesNotExist();
+
+    Files.createDirectories(repo());
+
+    assertThat(store.exists()).isTrue();
+  }
+
+  @Test
   void writes_anyKind_directoriesAre0700AndFiles0600() throws Exception {
     Descriptor index = storeIndex("web", 1);
     store.putTag(Tag.of("web-1", index));

@@ -130,6 +130,13 @@ class RegistryStoreIT extends StoreContract {
   }
 
   @Test
+  void exists_repositoryNothingWasPushedTo_isFalse() throws Exception {
+    try (RegistryStore never = open(newRepo())) {
+      assertThat(never.exists()).isFalse();
+    }
+  }
+
+  @Test
   void putBlob_thenOpenBlob_returnsSameBytes() throws Exception {
     try (RegistryStore store = open(newRepo())) {
       byte[] content = "hello registry".getBytes(StandardCharsets.UTF_8);

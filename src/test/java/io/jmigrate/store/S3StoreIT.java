@@ -169,6 +169,13 @@ class S3StoreIT extends StoreContract {
   }
 
   @Test
+  void exists_emptyPrefixOfAnExistingBucket_isTrue() throws Exception {
+    try (Store empty = Stores.open("s3://" + bucket + "/nothing-here", options())) {
+      assertThat(empty.exists()).isTrue();
+    }
+  }
+
+  @Test
   void open_unreachableEndpoint_failsUnavailableNamingIt() {
     StoreOptions o = StoreOptions.builder().s3Endpoint("http://127.0.0.1:1").s3Region("us-east-1").build();
 

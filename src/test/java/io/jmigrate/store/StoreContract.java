@@ -439,6 +439,14 @@ public abstract class StoreContract {
   }
 
   @Test
+  void exists_afterASnapshotIsTagged_isTrue() throws Exception {
+    store.putTag(Tag.of("web-20240501T030000Z", storeIndex("web", 30)));
+
+    assertThat(store.exists()).isTrue();
+    assertThat(second().exists()).isTrue();
+  }
+
+  @Test
   void putManifest_storedTwice_roundTripsDigestChecked() throws Exception {
     Descriptor index = storeIndex("web", 20);
     byte[] content = store.getManifest(index.digest());

@@ -28,14 +28,14 @@ public final class Cli {
 
   private Cli() {}
 
-  /** Runs in-process; stdout and stderr of the command line are captured. */
+  /** Runs in-process as {@code jmigrate ARGS} would (the migrate shorthand included); stdout and stderr captured. */
   public static Run run(String... args) {
     CommandLine cl = Main.commandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
-    int code = cl.execute(args);
+    int code = Main.execute(cl, args);
     return new Run(code, out.toString(), err.toString());
   }
 
