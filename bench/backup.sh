@@ -4,6 +4,7 @@
 # and `tar cf - | zstd -1 -T0` on the volume directory (the host's read-and-compress limit).
 # Prints wall time, peak RSS and ratios. Usage: bench/backup.sh [MIB] [FILES]   (as root)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_require zstd:zstd gzip:gzip
 MIB="${1:-1024}"; FILES="${2:-2000}"
 JAR="$(jmigrate_jar)"; jm_command "$JAR"
 start_daemon a; HOST="$HOST_URL"

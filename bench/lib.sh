@@ -3,9 +3,40 @@
 set -euo pipefail
 
 BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export LANG="${LANG:-C.UTF-8}"
+
+# bench_require CMD:PACKAGE...: on a fresh Debian machine, installs the packages of the commands that are missing
+# (as root, like bin/test), or names them and exits 2. A CMD starting with / is a path that must be executable.
+bench_require() {
+  local need=() pair cmd
+  for pair in "$@"; do
+    cmd="${pair%%:*}"
+    if [[ "$cmd" == /* ]]; then
+      [[ -x "$cmd" ]] && continue
+    elif command -v "$cmd" >/dev/null 2>&1; then
+      continue
+    fi
+    need+=("${pair#*:}")
+  done
+  # The image is a static busybox (docker import of a rootfs): a dynamically linked one would not run in it.
+  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+  ((${#need[@]})) || return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bench: missing packages: ${need[*]}; install them (apt-get install -y ${need[*]}) or run as root" >&2
+    exit 2
+  fi
+  echo "bench: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2046
+  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+}
+# What every bench uses: private daemons, the busybox image, /usr/bin/time for peak RSS, and a JDK and Maven to
+# build jmigrate. Each bench adds its own (bench_require again) before it starts anything.
+bench_require dockerd:docker.io docker:docker.io /usr/bin/time:time javac:openjdk-17-jdk-headless mvn:maven
+
 BENCH_TMP="${BENCH_TMP:-$(mktemp -d /tmp/jm-bench-XXXXXX)}"
 BENCH_PIDS=()
-export LANG="${LANG:-C.UTF-8}"
 
 bench_cleanup() {
   for pid in "${BENCH_PIDS[@]:-}"; do
@@ -98,7 +129,9 @@ jm_command() {
   JM=(java ${JMIGRATE_JAVA_OPTS:-$JAVA_OPTS_DEFAULT} -jar "$1")
 }
 
+# The jar, built by bin/jmigrate when missing or older than the sources. Only the path goes to stdout (callers
+# capture it); the launcher keeps Maven's output, and its stray ANSI codes, to itself unless the build fails.
 jmigrate_jar() {
-  (cd "$BENCH_ROOT" && { [[ -f target/jmigrate.jar ]] || mvn -B -q -DskipTests package; })
+  "$BENCH_ROOT/bin/jmigrate" --version >/dev/null || { echo "bench: cannot build jmigrate (see above)" >&2; exit 1; }
   echo "$BENCH_ROOT/target/jmigrate.jar"
 }

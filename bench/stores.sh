@@ -8,6 +8,7 @@
 # Over plain http the AWS SDK signs every payload (SigV4 hashes each part, and S3Proxy hashes it again to check);
 # over https, as with AWS S3 and most S3 services, it sends UNSIGNED-PAYLOAD. Both are measured.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_require docker-registry:docker-registry curl:curl python3:python3 keytool:openjdk-17-jdk-headless
 MIB="${1:-1024}"; FILES="${2:-2000}"
 JAR="$(jmigrate_jar)"; jm_command "$JAR"
 start_daemon a; HOST="$HOST_URL"
@@ -63,6 +64,12 @@ for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$REGPORT/v2/" >/dev/null 2>&1 && curl -s "http://127.0.0.1:$S3PORT/" >/dev/null 2>&1 && break
   sleep 0.3
 done
+# A server that did not come up is named here, with its log, not later as a backup that "cannot reach" it.
+curl -fs "http://127.0.0.1:$REGPORT/v2/" >/dev/null 2>&1 || {
+  echo "bench: docker-registry did not start on 127.0.0.1:$REGPORT; its log:" >&2; cat "$BENCH_TMP/registry.log" >&2
+  exit 1; }
+curl -s "http://127.0.0.1:$S3PORT/" >/dev/null 2>&1 || {
+  echo "bench: S3Proxy did not start on 127.0.0.1:$S3PORT; its log:" >&2; cat "$BENCH_TMP/s3proxy.log" >&2; exit 1; }
 
 export AWS_ACCESS_KEY_ID=access AWS_SECRET_ACCESS_KEY=secret AWS_REGION=us-east-1
 declare -A REPOS=([local]="$BENCH_TMP/repo" [s3]="s3://bench/jm" [s3-tls]="s3://benchtls/jm"
