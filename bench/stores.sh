@@ -23,7 +23,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # S3Proxy as a child process, on the test classpath Maven resolved.
 CP="$BENCH_TMP/cp.txt"
-(cd "$BENCH_ROOT" && mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP" >/dev/null)
+# (Maven's output, stray ANSI codes included, is shown only when it fails.)
+(cd "$BENCH_ROOT" && mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP") \
+  >"$BENCH_TMP/mvn.log" 2>&1 || {
+  cat "$BENCH_TMP/mvn.log" >&2; echo "bench: cannot resolve S3Proxy's classpath" >&2; exit 1; }
 S3PORT=$(free_port); S3TLSPORT=$(free_port); mkdir -p "$BENCH_TMP/s3data/bench" "$BENCH_TMP/s3data/benchtls"
 # A self-signed certificate for 127.0.0.1, and a trust store holding it for jmigrate's JVM.
 keytool -genkeypair -alias s3proxy -keyalg RSA -keysize 2048 -validity 2 -dname CN=127.0.0.1 -ext SAN=ip:127.0.0.1 \
