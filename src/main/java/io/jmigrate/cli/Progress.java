@@ -156,11 +156,15 @@ final class Progress implements TransferListener {
     }
   }
 
+  /** The narrowest bar worth drawing; with less room the line keeps its figures and drops the bar. */
+  static final int MIN_BAR = 10;
+
   /**
-   * One line of a bar, at most {@code width} characters: {@code web: volume data  45% [=====>     ] 450.0 MiB of
-   * 1.0 GiB, 50.2 MiB/s, about 11s left} while it runs, {@code web: volume data: 1.0 GiB in 20s (51.2 MiB/s)} once
-   * done. The rate is over the whole transfer (bytes and time both count from its start), shown once there is one;
-   * the time left only when the total is known and some bytes have gone. An unknown total gets no bar.
+   * One line of a bar, at most {@code width} characters: {@code volume web-data  45% [=====>    ] 450.0 MiB of
+   * 1.0 GiB, 50.2 MiB/s, 11s left} while it runs, {@code volume web-data: 1.0 GiB in 20s (51.2 MiB/s)} once done.
+   * The rate is over the whole transfer (bytes and time both count from its start), shown once there is one; the
+   * time left (rounded up) only when the total is known and some bytes have gone. An unknown total gets no bar,
+   * and a line too long for one (a long name on an 80-column terminal) keeps its figures and drops the bar.
    */
   static String render(String task, long done, long total, Duration elapsed, boolean finished, int width) {
     double secs = elapsed.toNanos() / 1e9;
@@ -175,14 +179,14 @@ final class Progress implements TransferListener {
       if (rate > 0) {
         tail.append(", ").append(Format.bytes((long) rate)).append("/s");
         if (total > 0 && done < total) {
-          tail.append(", about ").append(seconds((total - done) / rate)).append(" left");
+          tail.append(", ").append(seconds(Math.ceil((total - done) / rate))).append(" left");
         }
       }
       if (total > 0) {
         int pct = (int) Math.min(100, done * 100 / total);
         String head = task + String.format(Locale.ROOT, " %3d%% ", pct);
         int inner = width - head.length() - tail.length() - 3;
-        if (inner >= 10) {
+        if (inner >= MIN_BAR) {
           int filled = (int) Math.min(inner, (long) inner * Math.min(done, total) / total);
           String bar = "=".repeat(filled) + (filled < inner ? ">" + " ".repeat(inner - filled - 1) : "");
           line = head + "[" + bar + "] " + tail;

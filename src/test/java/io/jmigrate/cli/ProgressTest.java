@@ -62,7 +62,7 @@ class ProgressTest {
   @Test
   void render_knownTotal_showsTheRateOverTheWholeTransferAndTheTimeLeft() {
     String line = Progress.render("web: volume data", 40L << 20, 100L << 20, Duration.ofSeconds(4), false, 100);
-    assertThat(line).startsWith("web: volume data  40% [").contains("] 40.0 MiB of 100.0 MiB, 10.0 MiB/s, about 6s left")
+    assertThat(line).startsWith("web: volume data  40% [").endsWith("] 40.0 MiB of 100.0 MiB, 10.0 MiB/s, 6s left")
         .hasSize(100).doesNotContain("?");
   }
 
@@ -83,6 +83,14 @@ class ProgressTest {
   void render_finished_saysHowMuchInHowLong() {
     String line = Progress.render("web: volume data", 100L << 20, 100L << 20, Duration.ofSeconds(10), true, 100);
     assertThat(line).isEqualTo("web: volume data: 100.0 MiB in 10s (10.0 MiB/s)");
+  }
+
+  @Test
+  void render_eightyColumns_hasRoomForABar() {
+    // ConsoleProgressBarConsumer renders at most 79 characters on an 80-column (or unknown) terminal.
+    String line = Progress.render("volume web-data", 122L << 20, 128L << 20, Duration.ofMillis(960), false, 79);
+    assertThat(line).startsWith("volume web-data  95% [").endsWith("] 122.0 MiB of 128.0 MiB, 127.1 MiB/s, 1s left")
+        .hasSizeLessThanOrEqualTo(79);
   }
 
   @Test
