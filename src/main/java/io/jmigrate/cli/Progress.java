@@ -80,8 +80,8 @@ final class Progress implements TransferListener {
           // ("?MiB/s" in the first second, then too high), and its ETA reads 0:00:00 before it knows anything.
           String task = shorten(what, 40);
           bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total < 0 ? -1 : total)
-              .setRenderer((state, width) -> render(task, state.getCurrent(), total, state.getTotalElapsed(),
-                  !state.isAlive(), width))
+              .setRenderer((state, width) -> padded(render(task, state.getCurrent(), total,
+                  state.getTotalElapsed(), !state.isAlive(), width), width))
               .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
               .startsFrom(0, Duration.ofNanos(elapsed)).build();
         }
@@ -198,6 +198,14 @@ final class Progress implements TransferListener {
       }
     }
     return width > 0 && line.length() > width ? line.substring(0, width) : line;
+  }
+
+  /**
+   * The line filled with spaces to {@code width}: the consumer only returns the cursor ('\r') before each line, so a
+   * shorter line (the last one, or a bar whose figures shrank) would leave the end of the previous one visible.
+   */
+  static String padded(String line, int width) {
+    return line.length() >= width ? line : line + " ".repeat(width - line.length());
   }
 
   private static String seconds(double s) {

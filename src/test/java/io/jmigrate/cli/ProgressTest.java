@@ -98,4 +98,10 @@ class ProgressTest {
     String line = Progress.render("web: volume data", 40L << 20, 100L << 20, Duration.ofSeconds(4), false, 60);
     assertThat(line).hasSizeLessThanOrEqualTo(60).doesNotContain("[").startsWith("web: volume data  40% 40.0 MiB");
   }
+
+  @Test
+  void padded_shorterLine_coversThePreviousOne() {
+    assertThat(Progress.padded("done", 8)).isEqualTo("done    ");
+    assertThat(Progress.padded("a longer line", 8)).isEqualTo("a longer line");
+  }
 }

@@ -43,7 +43,8 @@ class MigrateUsageTest {
   void migrate_badVolumeReader_isAUsageError() {
     Cli.Run r = Cli.run("migrate", A, B, "--volume-reader", "fast", "web");
     assertThat(r.exitCode()).isEqualTo(ExitCode.USAGE);
-    assertThat(r.err()).contains("--volume-reader").contains("auto, direct or archive");
+    assertThat(r.err()).contains("Invalid value for option '--volume-reader'")
+        .contains("expected one of auto, direct, archive but was 'fast'");
   }
 
   @Test
