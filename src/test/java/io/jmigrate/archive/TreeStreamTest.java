@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.jmigrate.blob.Digest;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -318,6 +320,27 @@ class TreeStreamTest {
     assertThat(now.extents()).containsExactly(0, 10, 50, 20);
     assertThat(now.chunkIdHex(0)).isEqualTo(parent.chunkIdHex(0));
     assertThat(now.chunkRaw(0)).isEqualTo(30);
+  }
+
+  /** Prints records per second written and read (no timed assertion). */
+  @Test
+  void throughput_printsRecordsPerSecond() throws IOException {
+    List<TreeRecord> t = tree(200, 500);
+    ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+    long[] bytes = new long[1];
+    List<TreeStreamTest.Chunk> chunks = write(t); // warm-up, and the chunks to read
+    long c0 = cpu.getCurrentThreadCpuTime();
+    TreeStreamWriter w = new TreeStreamWriter((b, off, len, first) -> bytes[0] += len);
+    for (TreeRecord r : t) {
+      w.add(r);
+    }
+    w.finish();
+    long c1 = cpu.getCurrentThreadCpuTime();
+    read(chunks);
+    long c2 = cpu.getCurrentThreadCpuTime();
+    System.out.printf("metadata stream: %d records (%.0f bytes each): write %.0f, read %.0f records per CPU-second%n",
+        t.size(), bytes[0] / (double) t.size(), t.size() / ((c1 - c0) / 1e9), t.size() / ((c2 - c1) / 1e9));
+    assertThat(w.entries()).isEqualTo(t.size());
   }
 
   @Test
