@@ -20,10 +20,11 @@ import java.util.List;
  * Builds packs (docs/repository-format.md, "Packs"): chunks compressed one by one, each as an independent zstd
  * frame so that a range read fetches one, back to back in one growable buffer; then a trailer listing them:
  * <pre>
- * entry 0 … entry n-1 | trailer (zstd-compressed JSON, with zstd's checksum) | trailer length (4 bytes, big-endian) | "JMPACK01"
+ * entry 0 … entry n-1 | trailer (zstd-compressed JSON) | trailer length (4 bytes, big-endian) | "JMPACK01"
  * trailer = {"chunks": [{"id": "sha256:…", "type": "data"|"meta", "offset": 0, "length": 5123, "raw": 1048576}, …]}
  * </pre>
- * The caller adds chunks while {@link #full} is false, then {@link #finish}es the pack, which hands over the
+ * The trailer's frame carries zstd's checksum; the entries' frames do not (the chunk id is their check). The
+ * caller adds chunks while {@link #full} is false, then {@link #finish}es the pack, which hands over the
  * buffer with the pack's size and sha256 digest, and starts the next pack empty. One zstd context is reused for
  * every chunk. Not thread-safe; {@link #close} frees the native context.
  */

@@ -54,8 +54,8 @@ public final class ParentJoin {
    *
    * <p>ctime is what makes this safe: a program can set mtime back ({@code touch -d}, {@code tar x},
    * {@code rsync -t}) but any write or metadata change sets ctime to the current time, and only changing the
-   * clock sets it back (inode(7), "Last status change timestamp"). Size and mtime alone would miss a same-size edit with its mtime
-   * restored; inode and device catch a file replaced by another (rename over it) with equal times. A record
+   * clock sets it back (inode(7), "Last status change timestamp"). Size and mtime alone would miss a same-size
+   * edit with its mtime restored; inode and device catch a file replaced by another (rename over it) with equal times. A record
    * without ctime or inode (0: the engine's archive API gives neither) is never unchanged, so such files are
    * always read. Owner, mode and xattrs are not compared: the new record takes them from the walk, and only the
    * data is reused.
