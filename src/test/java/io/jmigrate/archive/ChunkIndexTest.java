@@ -55,6 +55,7 @@ class ChunkIndexTest {
     for (int i = 0; i < 100_000; i++) {
       assertThat(index.contains(absent, 32 * i)).isFalse();
     }
+    index = null; // the heap of -Xmx256m holds one index of a million at a time
     // Pre-sized, the table needs no growth slack.
     ChunkIndex sized = new ChunkIndex(n);
     sized.addPack(P0, 1);

@@ -54,12 +54,59 @@ class ChunkerTest {
 
   /** Chunk ids (sha256 hex) of {@code data} in one chunking. */
   static List<String> ids(Chunker c, byte[] data) throws IOException {
+    return ids(c, data, 0, data.length);
+  }
+
+  /** Chunk ids (sha256 hex) of {@code data[from, from + len)} in one chunking. */
+  static List<String> ids(Chunker c, byte[] data, int from, int len) throws IOException {
     List<String> out = new ArrayList<>();
+    c.begin(idCollector(out));
+    c.append(data, from, len);
+    c.finish();
+    return out;
+  }
+
+  static Chunker.ChunkHandler idCollector(List<String> out) {
     MessageDigest md = Digest.newSha256();
-    c.chunkAll(data, 0, data.length, (b, off, len) -> {
+    return (b, off, len) -> {
       md.update(b, off, len);
       out.add(HexFormat.of().formatHex(md.digest()));
-    });
+    };
+  }
+
+  /** {@code size} pseudo-random bytes, generated as they are read: large inputs without a large array. */
+  static ReadableByteChannel randomChannel(long size, long seed) {
+    Random r = new Random(seed);
+    byte[] block = new byte[64 * 1024];
+    return new ReadableByteChannel() {
+      long left = size;
+
+      @Override
+      public int read(ByteBuffer dst) {
+        if (left == 0) {
+          return -1;
+        }
+        int n = (int) Math.min(Math.min(dst.remaining(), block.length), left);
+        r.nextBytes(block);
+        dst.put(block, 0, n);
+        left -= n;
+        return n;
+      }
+
+      @Override
+      public boolean isOpen() {
+        return true;
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  /** Chunk lengths of a random stream of {@code size} bytes. */
+  static List<Integer> randomLengths(Chunker c, long size, long seed) throws IOException {
+    List<Integer> out = new ArrayList<>();
+    c.chunkAll(randomChannel(size, seed), (b, off, len) -> out.add(len));
     return out;
   }
 
@@ -148,13 +195,13 @@ class ChunkerTest {
 
   @Test
   void chunkAll_randomData_chunksWithinMinAndMaxExceptTheLast() throws IOException {
-    checkBounds(small(), random(8 * MIB, 2));
-    checkBounds(Chunker.defaults(), random(64 * MIB, 3));
+    checkBounds(small(), 8 * MIB, 2);
+    checkBounds(Chunker.defaults(), 64 * MIB, 3);
   }
 
-  private static void checkBounds(Chunker c, byte[] data) throws IOException {
-    List<Integer> l = lengths(c, data);
-    assertThat(l.stream().mapToLong(Integer::longValue).sum()).isEqualTo(data.length);
+  private static void checkBounds(Chunker c, long size, long seed) throws IOException {
+    List<Integer> l = randomLengths(c, size, seed);
+    assertThat(l.stream().mapToLong(Integer::longValue).sum()).isEqualTo(size);
     for (int i = 0; i < l.size() - 1; i++) {
       assertThat(l.get(i)).as("chunk %d of %d", i, l.size()).isBetween(c.min(), c.max());
     }
@@ -165,9 +212,9 @@ class ChunkerTest {
   void chunkAll_randomData_averagesNearAvg() throws IOException {
     // Expected mean with NC level 2: about 1.15 x avg for min = avg/4, 1.2 x avg for min = avg/2 (nothing is
     // cut below min; past avg the looser mask cuts within ~avg/4).
-    List<Integer> s = lengths(small(), random(16 * MIB, 4));
+    List<Integer> s = randomLengths(small(), 16 * MIB, 4);
     double smallMean = s.subList(0, s.size() - 1).stream().mapToInt(Integer::intValue).average().orElseThrow();
-    List<Integer> d = lengths(Chunker.defaults(), random(128 * MIB, 5));
+    List<Integer> d = randomLengths(Chunker.defaults(), 128 * MIB, 5);
     double defMean = d.subList(0, d.size() - 1).stream().mapToInt(Integer::intValue).average().orElseThrow();
     System.out.printf("mean chunk: %.0f for avg 8192 (%d chunks), %.0f for avg 1 MiB (%d chunks)%n",
         smallMean, s.size(), defMean, d.size());
@@ -209,7 +256,7 @@ class ChunkerTest {
     Path f = tmp.resolve("f");
     Files.write(f, data);
     Chunker c = Chunker.defaults();
-    List<String> expected = ids(c, Arrays.copyOfRange(data, MIB, 19 * MIB));
+    List<String> expected = ids(c, data, MIB, 18 * MIB);
     List<String> got = new ArrayList<>();
     MessageDigest md = Digest.newSha256();
     try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
@@ -238,13 +285,14 @@ class ChunkerTest {
     byte[] data = random(64 * MIB, 10);
     Chunker c = Chunker.defaults();
     List<String> before = ids(c, data);
-    byte[] edited = new byte[data.length + 7];
+    // The edited file, appended in pieces (one chunking, as append_anyReadSizes shows): no second 64 MiB array.
     int at = 1000;
-    System.arraycopy(data, 0, edited, 0, at);
-    System.arraycopy("INSERT!".getBytes(StandardCharsets.US_ASCII), 0, edited, at, 7);
-    System.arraycopy(data, at, edited, at + 7, data.length - at);
-    data = null;
-    List<String> after = ids(c, edited);
+    List<String> after = new ArrayList<>();
+    c.begin(idCollector(after));
+    c.append(data, 0, at);
+    c.append("INSERT!".getBytes(StandardCharsets.US_ASCII), 0, 7);
+    c.append(data, at, data.length - at);
+    c.finish();
 
     Set<String> old = new HashSet<>(before);
     long fresh = after.stream().filter(id -> !old.contains(id)).count();
@@ -259,7 +307,7 @@ class ChunkerTest {
   void chunkAll_append_changesOnlyTheTail() throws IOException {
     byte[] data = random(40 * MIB, 11);
     Chunker c = Chunker.defaults();
-    List<String> before = ids(c, Arrays.copyOf(data, 32 * MIB));
+    List<String> before = ids(c, data, 0, 32 * MIB);
     List<String> after = ids(c, data);
     assertThat(after.subList(0, before.size() - 1)).isEqualTo(before.subList(0, before.size() - 1));
     // The old last chunk was cut by the end of the data; the appended 8 MiB plus it make a few new chunks.
@@ -321,7 +369,7 @@ class ChunkerTest {
   /** Prints throughput (no timed assertion: speed is measured, not asserted). */
   @Test
   void chunkAll_throughput_printsMegabytesPerSecond() throws IOException {
-    byte[] data = random(64 * MIB, 14);
+    byte[] data = random(32 * MIB, 14);
     Chunker c = Chunker.defaults();
     long[] chunks = new long[1];
     Chunker.ChunkHandler h = (b, off, len) -> chunks[0]++;
@@ -330,7 +378,7 @@ class ChunkerTest {
     }
     Path f = tmp.resolve("big");
     Files.write(f, data);
-    int rounds = 8;
+    int rounds = 16;
     ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     long t0 = System.nanoTime();
     long c0 = cpu.getCurrentThreadCpuTime();

@@ -325,7 +325,7 @@ class TreeStreamTest {
   /** Prints records per second written and read (no timed assertion). */
   @Test
   void throughput_printsRecordsPerSecond() throws IOException {
-    List<TreeRecord> t = tree(200, 500);
+    List<TreeRecord> t = tree(100, 500);
     ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     long[] bytes = new long[1];
     List<TreeStreamTest.Chunk> chunks = write(t); // warm-up, and the chunks to read
