@@ -196,7 +196,11 @@ public final class RegistryStore implements Store {
 
   @Override
   public BlobUpload startUpload() throws StoreException {
-    return new RegistryBlobUpload(this, settings.chunkSize);
+    // Refused once a stop began; a stop aborts it (see Staging).
+    Staging.Token staged = Staging.upload("upload a blob to " + location());
+    RegistryBlobUpload up = new RegistryBlobUpload(this, settings.chunkSize, staged);
+    staged.onStop(up::abort);
+    return up;
   }
 
   @Override
