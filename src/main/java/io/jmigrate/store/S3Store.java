@@ -57,10 +57,12 @@ import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -106,6 +108,8 @@ final class S3Store implements Store {
   private final int inFlight;
   private final ExecutorService pool;
   private final ScheduledExecutorService refresher;
+  /** Checks every object write before anything refers to the object. */
+  private final S3StoredCheck stored;
   /** Peak bytes held in part buffers by all uploads of this store: what the bound on memory promises. */
   private final AtomicLong bufferedBytes = new AtomicLong();
   private final AtomicLong peakBufferedBytes = new AtomicLong();
@@ -123,7 +127,7 @@ final class S3Store implements Store {
   volatile Duration partRetryDelay = Duration.ofSeconds(1);
 
   private S3Store(S3Client s3, DefaultCredentialsProvider credentials, String bucket, String prefix, String endpoint,
-      long partSize, int inFlight) {
+      long partSize, int inFlight, boolean chunkedSigning) {
     this.s3 = s3;
     this.credentials = credentials;
     this.bucket = bucket;
@@ -133,6 +137,7 @@ final class S3Store implements Store {
     this.inFlight = inFlight;
     this.pool = Executors.newCachedThreadPool(DaemonThreads.named("jmigrate-s3"));
     this.refresher = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("jmigrate-s3-lock"));
+    this.stored = new S3StoredCheck(s3, bucket, location(), endpoint, chunkedSigning);
   }
 
   /**
@@ -173,6 +178,15 @@ final class S3Store implements Store {
       b.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED);
       b.responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
     }
+    // Over plain http the SDK signs a streamed body in chunks (aws-chunked), which some S3-compatible servers store
+    // as it came, framing and all (s3rver 3.7.1). Off, the SDK signs the whole body (the same one hashing pass) or,
+    // over https, sends it unsigned: plain bytes every server understands. AWS decodes the chunks, so auto keeps
+    // the SDK's default there.
+    boolean chunkedSigning = o.s3ChunkedSigning() == StoreOptions.ChunkedSigning.ON
+        || (o.s3ChunkedSigning() == StoreOptions.ChunkedSigning.AUTO && endpointUrl == null);
+    if (!chunkedSigning) {
+      b.serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build());
+    }
     long part = o.s3PartSize() == 0 ? DEFAULT_PART_SIZE : o.s3PartSize();
     int conc = o.s3Concurrency() == 0 ? DEFAULT_IN_FLIGHT : o.s3Concurrency();
     String endpointName = endpointUrl != null ? endpointUrl : "s3." + region + ".amazonaws.com";
@@ -184,7 +198,7 @@ final class S3Store implements Store {
       throw new StoreException(StoreException.Kind.INVALID, "cannot set up the S3 client for s3://" + bucket + ": "
           + e.getMessage(), e);
     }
-    S3Store store = new S3Store(client, credentials, bucket, prefix, endpointName, part, conc);
+    S3Store store = new S3Store(client, credentials, bucket, prefix, endpointName, part, conc, chunkedSigning);
     try {
       store.checkBucket();
     } catch (StoreException e) {
@@ -349,12 +363,14 @@ final class S3Store implements Store {
   }
 
   private void put(String key, byte[] content, int length, String action) throws StoreException {
+    PutObjectResponse r;
     try {
-      s3.putObject(r -> r.bucket(bucket).key(key).contentLength((long) length),
+      r = s3.putObject(r2 -> r2.bucket(bucket).key(key).contentLength((long) length),
           RequestBody.fromContentProvider(() -> new ByteArrayInputStream(content, 0, length), length, OCTETS));
     } catch (SdkException e) {
       throw error(action, key, e);
     }
+    stored.afterPut(key, content, length, r);
   }
 
   /** The object's bytes, or empty when it does not exist; refuses objects larger than {@code max}. */
@@ -1299,6 +1315,7 @@ final class S3Store implements Store {
       } catch (SdkException e) {
         throw error("finish the upload of", tmpKey, e);
       }
+      stored.afterWrite(tmpKey, count);
     }
 
     @Override
@@ -1495,6 +1512,7 @@ final class S3Store implements Store {
       } catch (SdkException e) {
         throw error("copy " + from + " to", to, e);
       }
+      stored.afterWrite(to, size);
       return;
     }
     String id;
@@ -1518,6 +1536,7 @@ final class S3Store implements Store {
       }
       s3.completeMultipartUpload(r -> r.bucket(bucket).key(to).uploadId(id).multipartUpload(m -> m.parts(parts)));
       done = true;
+      stored.afterWrite(to, size);
     } catch (SdkException e) {
       throw error("copy " + from + " to", to, e);
     } finally {
