@@ -312,9 +312,20 @@ public final class LocalStore implements Store {
 
   @Override
   public List<Tag> listTags() throws StoreException {
+    TagListing l = tagListing();
+    for (TagListing.Unreadable u : l.unreadable()) {
+      // A damaged tag must not hide every other snapshot: skip it, loudly.
+      LOG.warn("ignoring tag {} in {}: {}", u.name(), location(), u.problem());
+    }
+    return l.tags();
+  }
+
+  @Override
+  public TagListing tagListing() throws StoreException {
     List<Tag> out = new ArrayList<>();
+    List<TagListing.Unreadable> bad = new ArrayList<>();
     if (!Files.isDirectory(tags)) {
-      return out;
+      return new TagListing(out, bad);
     }
     try (DirectoryStream<Path> dir = Files.newDirectoryStream(tags)) {
       for (Path p : dir) {
@@ -322,22 +333,41 @@ public final class LocalStore implements Store {
         if (!KEY.matcher(name).matches()) {
           continue;
         }
-        readTag(name).ifPresent(out::add);
+        try {
+          readTag(name).ifPresent(out::add);
+        } catch (UnreadableTag e) {
+          bad.add(new TagListing.Unreadable(name, e.getMessage()));
+        }
       }
     } catch (IOException e) {
       throw failure("list tags", e);
     }
     out.sort(Comparator.comparing(Tag::name));
-    return out;
+    bad.sort(Comparator.comparing(TagListing.Unreadable::name));
+    return new TagListing(out, bad);
   }
 
   @Override
   public Optional<Tag> getTag(String name) throws StoreException {
     Tag.checkName(name);
-    return readTag(name);
+    try {
+      return readTag(name);
+    } catch (UnreadableTag e) {
+      LOG.warn("ignoring tag {} in {}: {}", name, location(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
-  private Optional<Tag> readTag(String name) throws StoreException {
+  /** A tag file whose content is not a descriptor. */
+  private static final class UnreadableTag extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UnreadableTag(String problem) {
+      super(problem, null, false, false);
+    }
+  }
+
+  private Optional<Tag> readTag(String name) throws StoreException, UnreadableTag {
     Path p = tags.resolve(name);
     try {
       return Optional.of(Tag.of(name, StoreJson.descriptor(Files.readAllBytes(p))));
@@ -347,9 +377,7 @@ public final class LocalStore implements Store {
       if (e instanceof IOException && !(e instanceof com.fasterxml.jackson.core.JsonProcessingException)) {
         throw failure("read tag " + name, (IOException) e);
       }
-      // A damaged tag must not hide every other snapshot: skip it, loudly.
-      LOG.warn("ignoring tag {} in {}: not a valid descriptor ({})", name, location(), e.getMessage());
-      return Optional.empty();
+      throw new UnreadableTag(TagListing.problem(e));
     }
   }
 

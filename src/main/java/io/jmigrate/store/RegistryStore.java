@@ -566,6 +566,15 @@ public final class RegistryStore implements Store {
     }
   }
 
+  /**
+   * The registry checks a tagged manifest's digest itself, so every tag it lists can be read; a manifest that is
+   * not JSON is a tag without annotations (not a snapshot: a registry repository may hold other images).
+   */
+  @Override
+  public TagListing tagListing() throws StoreException {
+    return new TagListing(listTags(), List.of());
+  }
+
   @Override
   public Optional<Tag> getTag(String name) throws StoreException {
     Tag.checkName(name);

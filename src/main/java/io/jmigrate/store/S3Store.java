@@ -609,6 +609,15 @@ final class S3Store implements Store {
 
   @Override
   public List<Tag> listTags() throws StoreException {
+    TagListing l = tagListing();
+    for (TagListing.Unreadable u : l.unreadable()) {
+      LOG.warn("ignoring tag {} in {}: {}", u.name(), location(), u.problem());
+    }
+    return l.tags();
+  }
+
+  @Override
+  public TagListing tagListing() throws StoreException {
     List<String> names = new ArrayList<>();
     for (S3Object o : list("tags/", "list tags")) {
       String name = relativeName(o, "tags/");
@@ -619,20 +628,28 @@ final class S3Store implements Store {
       }
     }
     // One GET per tag: fetch them side by side.
-    List<CompletableFuture<Optional<Tag>>> reads = new ArrayList<>();
+    List<CompletableFuture<Object>> reads = new ArrayList<>();
     for (String name : names) {
       reads.add(CompletableFuture.supplyAsync(() -> {
         try {
-          return readTag(name);
+          return readTag(name).<Object>map(t -> t).orElse(null);
         } catch (StoreException e) {
           throw new java.util.concurrent.CompletionException(e);
+        } catch (TagUnreadable e) {
+          return new TagListing.Unreadable(name, e.getMessage());
         }
       }, pool));
     }
     List<Tag> out = new ArrayList<>();
-    for (CompletableFuture<Optional<Tag>> f : reads) {
+    List<TagListing.Unreadable> bad = new ArrayList<>();
+    for (CompletableFuture<Object> f : reads) {
       try {
-        f.get().ifPresent(out::add);
+        Object r = f.get();
+        if (r instanceof Tag) {
+          out.add((Tag) r);
+        } else if (r instanceof TagListing.Unreadable) {
+          bad.add((TagListing.Unreadable) r);
+        }
       } catch (ExecutionException e) {
         if (e.getCause() instanceof StoreException) {
           throw (StoreException) e.getCause();
@@ -645,10 +662,20 @@ final class S3Store implements Store {
       }
     }
     out.sort(Comparator.comparing(Tag::name));
-    return out;
+    bad.sort(Comparator.comparing(TagListing.Unreadable::name));
+    return new TagListing(out, bad);
   }
 
-  private Optional<Tag> readTag(String name) throws StoreException {
+  /** A tag object whose content is not a descriptor. */
+  private static final class TagUnreadable extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    TagUnreadable(String problem) {
+      super(problem, null, false, false);
+    }
+  }
+
+  private Optional<Tag> readTag(String name) throws StoreException, TagUnreadable {
     Optional<byte[]> json = get(key("tags/" + name), LocalStore.MAX_MANIFEST, "read tag");
     if (json.isEmpty()) {
       return Optional.empty();
@@ -656,15 +683,19 @@ final class S3Store implements Store {
     try {
       return Optional.of(Tag.of(name, StoreJson.descriptor(json.get())));
     } catch (IOException | IllegalArgumentException e) {
-      LOG.warn("ignoring tag {} in {}: not a valid descriptor ({})", name, location(), e.getMessage());
-      return Optional.empty();
+      throw new TagUnreadable(TagListing.problem(e));
     }
   }
 
   @Override
   public Optional<Tag> getTag(String name) throws StoreException {
     Tag.checkName(name);
-    return readTag(name);
+    try {
+      return readTag(name);
+    } catch (TagUnreadable e) {
+      LOG.warn("ignoring tag {} in {}: {}", name, location(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
   @Override
