@@ -4,7 +4,9 @@ import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
 import io.jmigrate.store.StoreOptions;
 import io.jmigrate.store.Stores;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /** --repo and the options of S3 and registry repositories. */
 public final class RepoMixin {
@@ -26,6 +28,11 @@ public final class RepoMixin {
   @Option(names = "--s3-checksum-when-required",
       description = "Send request checksums only when S3 requires them; many S3-compatible servers need this.")
   boolean s3ChecksumWhenRequired;
+
+  @Option(names = "--s3-chunked-signing", paramLabel = "auto|on|off", converter = ChunkedSigningConverter.class,
+      description = "Sign streamed S3 uploads in chunks (aws-chunked, over http). auto (default): off with "
+          + "--s3-endpoint, since some S3-compatible servers store the chunk framing as data; on: the SDK's default.")
+  StoreOptions.ChunkedSigning s3ChunkedSigning;
 
   @Option(names = "--s3-part-size", paramLabel = "BYTES", description = "Multipart part size (default 8 MiB).")
   long s3PartSize;
@@ -55,11 +62,24 @@ public final class RepoMixin {
         .s3Region(s3Region)
         .s3PathStyle(s3PathStyle)
         .s3ChecksumWhenRequired(s3ChecksumWhenRequired)
+        .s3ChunkedSigning(s3ChunkedSigning)
         .s3PartSize(s3PartSize)
         .s3Concurrency(s3Concurrency)
         .insecureRegistry(insecureRegistry)
         .dockerConfigDir(dockerConfig)
         .build();
+  }
+
+  /** auto, on or off, in any case. */
+  static final class ChunkedSigningConverter implements ITypeConverter<StoreOptions.ChunkedSigning> {
+    @Override
+    public StoreOptions.ChunkedSigning convert(String value) {
+      try {
+        return StoreOptions.ChunkedSigning.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("'" + value + "' is not auto, on or off");
+      }
+    }
   }
 
   /** Opens the repository; the caller closes it. */

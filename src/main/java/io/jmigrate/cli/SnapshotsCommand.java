@@ -9,6 +9,7 @@ import io.jmigrate.store.Store;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,12 +40,15 @@ final class SnapshotsCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     try (Store store = repo.open()) {
-      SnapshotRepository snapshots = new SnapshotRepository(store);
-      List<SnapshotSummary> list = container == null ? snapshots.list() : snapshots.list(container);
+      SnapshotRepository.Listing listing = new SnapshotRepository(store).listing();
+      if (container != null) {
+        listing = listing.of(container);
+      }
+      List<SnapshotSummary> list = listing.snapshots();
       PrintWriter out = spec.commandLine().getOut();
       if (json) {
         out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(list)));
-      } else if (list.isEmpty()) {
+      } else if (list.isEmpty() && listing.unreadable().isEmpty()) {
         spec.commandLine().getErr().println("jmigrate: no snapshots" + (container == null ? "" : " of " + container) + " in "
             + store.location());
       } else {
@@ -56,6 +60,14 @@ final class SnapshotsCommand implements Callable<Integer> {
         }
       }
       out.flush();
+      if (!listing.unreadable().isEmpty()) {
+        // A tag that cannot be read hides a snapshot: never let that look like a complete listing.
+        spec.commandLine().getErr().println("jmigrate: " + listing.unreadable().size() + " tag(s) in "
+            + store.location() + " could not be read, so their snapshots are not listed: "
+            + listing.unreadable().stream().map(Object::toString).collect(Collectors.joining("; "))
+            + "; run jmigrate verify");
+        return ExitCode.CORRUPT;
+      }
     }
     return ExitCode.OK;
   }

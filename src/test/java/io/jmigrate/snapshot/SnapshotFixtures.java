@@ -13,12 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /** Builds real snapshots in a store for tests of the snapshot package, without an engine. */
-final class SnapshotFixtures {
+public final class SnapshotFixtures {
   private SnapshotFixtures() {}
 
   /** Stores one layer and one volume and prepares (but does not publish) a snapshot of {@code container}. */
-  static SnapshotRepository.Pending prepare(SnapshotRepository repo, String container, Instant when, String volumeData)
-      throws Exception {
+  public static SnapshotRepository.Pending prepare(SnapshotRepository repo, String container, Instant when,
+      String volumeData) throws Exception {
     Store store = repo.store();
     byte[] layer = ("layer of " + container).getBytes(StandardCharsets.UTF_8);
     Contents.Stored l = Contents.put(store, Store.ContentKind.LAYER, "layer", null, out -> out.write(layer));
@@ -48,7 +48,7 @@ final class SnapshotFixtures {
     return repo.prepare(doc, config);
   }
 
-  static SnapshotSummary publish(SnapshotRepository repo, String container, Instant when) throws Exception {
+  public static SnapshotSummary publish(SnapshotRepository repo, String container, Instant when) throws Exception {
     return repo.publish(prepare(repo, container, when, "data of " + container + " at " + when));
   }
 }
