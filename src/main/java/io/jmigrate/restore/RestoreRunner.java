@@ -48,9 +48,26 @@ public final class RestoreRunner {
     ARCHIVE
   }
 
-  /** How to restore. {@code name} null keeps the snapshot's container name. */
+  /**
+   * How to restore. {@code name} null keeps the snapshot's container name; {@code volumePrefix}, when not null,
+   * restores named volumes and captured bind mounts into fresh volumes named with it ({@link
+   * VolumeRenames#withPrefix}), so that a copy can run beside the original; {@code strictMetadata} makes any
+   * metadata the target's filesystem dropped a failure instead of a warning.
+   */
   public record Options(String name, boolean start, boolean replace, boolean publishPorts, Duration waitTimeout,
-      VolumeWriter writer) {
+      VolumeWriter writer, String volumePrefix, boolean strictMetadata) {
+    public Options {
+      if (volumePrefix != null) {
+        VolumeRenames.checkPrefix(volumePrefix);
+      }
+    }
+
+    /** Without a volume prefix, metadata losses as warnings. */
+    public Options(String name, boolean start, boolean replace, boolean publishPorts, Duration waitTimeout,
+        VolumeWriter writer) {
+      this(name, start, replace, publishPorts, waitTimeout, writer, null, false);
+    }
+
     public static Options defaults() {
       return new Options(null, true, false, true, Duration.ofSeconds(120), VolumeWriter.AUTO);
     }
@@ -132,9 +149,11 @@ public final class RestoreRunner {
    * @throws PreflightException when a check failed; nothing was changed
    * @throws RestoreException when a later step failed; everything created was removed
    */
-  public Result restore(SnapshotDocument doc, String label, Content content)
+  public Result restore(SnapshotDocument snapshotDoc, String label, Content content)
       throws EngineException, PreflightException, RestoreException {
     Instant started = Instant.now();
+    SnapshotDocument doc = options.volumePrefix() == null ? snapshotDoc
+        : VolumeRenames.withPrefix(snapshotDoc, options.volumePrefix());
     String name = options.name() != null ? options.name() : doc.container().name();
     String imageId = doc.image().id();
     boolean imagePresent = target.findImage(imageId).isPresent();
