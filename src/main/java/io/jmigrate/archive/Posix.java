@@ -70,14 +70,38 @@ final class Posix {
     }
   }
 
-  private static IOException error(String call, String path, int errno) {
+  static final int EPERM = 1;
+  static final int EACCES = 13;
+  static final int EINVAL = 22;
+  static final int E2BIG = 7;
+
+  /** A failed call, with its errno, so that callers can tell "the filesystem cannot" from real failures. */
+  static final class ErrnoException extends IOException {
+    private static final long serialVersionUID = 1L;
+    final int errno;
+    /** The errno's text alone, e.g. "Operation not supported". */
+    final String reason;
+
+    ErrnoException(String message, int errno, String reason) {
+      super(message);
+      this.errno = errno;
+      this.reason = reason;
+    }
+
+    /** The filesystem does not support the call (EOPNOTSUPP), or refuses it even to root (EPERM, EACCES). */
+    boolean unsupportedOrRefused() {
+      return errno == ENOTSUP || errno == EPERM || errno == EACCES;
+    }
+  }
+
+  private static ErrnoException error(String call, String path, int errno) {
     String text;
     try {
       text = Errno.valueOf(errno).description();
     } catch (RuntimeException e) {
       text = "errno " + errno;
     }
-    return new IOException(call + " " + path + ": " + text);
+    return new ErrnoException(call + " " + path + ": " + text, errno, text);
   }
 
   /** lstat; the result carries nanosecond times (LinuxFileStat64 is a NanosecondFileStat). */

@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -219,6 +220,11 @@ public final class VolumeArchive {
    * (chown also clears security.capability), then mtimes with nanoseconds (utimensat, AT_SYMLINK_NOFOLLOW).
    * Directories get their metadata last, deepest first, so creating their children neither bumps their mtime nor
    * inherits their default ACL. Missing parent directories are created (0755, root) when an archive lacks them.
+   *
+   * <p>Then each entry is read back (lstat, lgetxattr) and compared, so that what the filesystem dropped is known:
+   * {@link Stats#metadata()}. A chown or chmod the filesystem refuses (EPERM, EINVAL for an unmapped id) and an
+   * xattr it does not support (EOPNOTSUPP, EPERM, EACCES, E2BIG, EINVAL) count as losses there, not as errors;
+   * the caller decides whether a loss fails the restore.
    */
   public static Stats extract(InputStream in, Path dir) throws IOException {
     Posix.checkUtf8FileNames();
@@ -234,6 +240,7 @@ public final class VolumeArchive {
     final Set<String> realDirs = new HashSet<>();
     final List<TarEntry> dirs = new ArrayList<>();
     final byte[] buf = new byte[BUFFER];
+    final MetadataCheck check = new MetadataCheck();
     long entries;
     long bytes;
 
@@ -307,14 +314,14 @@ public final class VolumeArchive {
             entries--;
             continue;
         }
-        applyMetadata(t, e);
+        applyAndCheck(t, rel, e);
       }
       // Deepest first: a directory's metadata goes on after everything inside it was created.
       dirs.sort(Comparator.comparingInt((TarEntry d) -> depth(d.name)).reversed());
       for (TarEntry d : dirs) {
-        applyMetadata(d.name.isEmpty() ? root.toString() : root.resolve(d.name).toString(), d);
+        applyAndCheck(d.name.isEmpty() ? root.toString() : root.resolve(d.name).toString(), d.name, d);
       }
-      return Stats.of(entries, bytes);
+      return new Stats(entries, bytes, check);
     }
 
     private long writeFile(Path target, TarReader r, TarEntry e) throws IOException {
@@ -333,21 +340,100 @@ public final class VolumeArchive {
       return total;
     }
 
-    /** chown, then chmod (chown clears setuid), then xattrs (chown clears capabilities), then mtime. */
-    private void applyMetadata(String path, TarEntry e) throws IOException {
-      Posix.lchown(path, (int) e.uid, (int) e.gid);
+    /** Applies the entry's metadata to {@code path} (relative name {@code rel}), then checks what stayed. */
+    private void applyAndCheck(String path, String rel, TarEntry e) throws IOException {
+      String shown = "./" + rel;
+      Map<MetadataCheck.Kind, String> refused = new EnumMap<>(MetadataCheck.Kind.class);
+      applyMetadata(path, shown, e, refused);
+      check.entry();
+      check.checked(compare(path, shown, e, refused));
+    }
+
+    /**
+     * chown, then chmod (chown clears setuid), then xattrs (chown clears capabilities), then mtime. What the
+     * filesystem refuses to keep goes into {@code refused} (kind → why), for the check that follows.
+     */
+    private void applyMetadata(String path, String shown, TarEntry e, Map<MetadataCheck.Kind, String> refused)
+        throws IOException {
+      try {
+        Posix.lchown(path, (int) e.uid, (int) e.gid);
+      } catch (Posix.ErrnoException ex) {
+        if (ex.errno != Posix.EPERM && ex.errno != Posix.EINVAL) {
+          throw ex;
+        }
+        refused.putIfAbsent(MetadataCheck.Kind.OWNERS, shown + ": chown " + MetadataCheck.owner(e.uid, e.gid) + ": "
+            + ex.reason);
+      }
       if (e.type != TarEntry.SYMLINK) {
-        Posix.chmod(path, e.mode & 07777);
+        try {
+          Posix.chmod(path, e.mode & 07777);
+        } catch (Posix.ErrnoException ex) {
+          if (ex.errno != Posix.EPERM) {
+            throw ex;
+          }
+          refused.putIfAbsent(MetadataCheck.Kind.MODES, shown + ": chmod " + MetadataCheck.mode(e.mode) + ": "
+              + ex.reason);
+        }
       }
       for (Map.Entry<String, byte[]> x : e.xattrs.entrySet()) {
         try {
           Posix.setXattr(path, x.getKey(), x.getValue());
-        } catch (IOException ex) {
-          throw new IOException("cannot restore xattr " + x.getKey() + " of tar entry '" + e.name + "': "
-              + ex.getMessage(), ex);
+        } catch (Posix.ErrnoException ex) {
+          if (!ex.unsupportedOrRefused() && ex.errno != Posix.E2BIG && ex.errno != Posix.EINVAL) {
+            throw new IOException("cannot restore xattr " + x.getKey() + " of tar entry '" + e.name + "': "
+                + ex.getMessage(), ex);
+          }
+          refused.putIfAbsent(MetadataCheck.isAcl(x.getKey()) ? MetadataCheck.Kind.ACLS : MetadataCheck.Kind.XATTRS,
+              shown + ": xattr " + x.getKey() + ": " + ex.reason);
         }
       }
       Posix.setMtime(path, e.mtimeSeconds, e.mtimeNanos);
+    }
+
+    /** What {@code path} lost of the entry's metadata, read back from the filesystem: kind → an example. */
+    private Map<MetadataCheck.Kind, String> compare(String path, String shown, TarEntry e,
+        Map<MetadataCheck.Kind, String> refused) throws IOException {
+      Map<MetadataCheck.Kind, String> lost = new EnumMap<>(MetadataCheck.Kind.class);
+      FileStat st = Posix.lstat(path);
+      long uid = Integer.toUnsignedLong(st.uid());
+      long gid = Integer.toUnsignedLong(st.gid());
+      if (uid != e.uid || gid != e.gid) {
+        lost.put(MetadataCheck.Kind.OWNERS, refused.getOrDefault(MetadataCheck.Kind.OWNERS, shown + ": owner "
+            + MetadataCheck.owner(e.uid, e.gid) + " is " + MetadataCheck.owner(uid, gid) + " there"));
+      }
+      if (e.type != TarEntry.SYMLINK && (st.mode() & 07777) != (e.mode & 07777)) {
+        lost.put(MetadataCheck.Kind.MODES, refused.getOrDefault(MetadataCheck.Kind.MODES, shown + ": mode "
+            + MetadataCheck.mode(e.mode) + " is " + MetadataCheck.mode(st.mode()) + " there"));
+      }
+      long nanos = ((NanosecondFileStat) st).mTimeNanoSecs();
+      if (st.mtime() != e.mtimeSeconds) {
+        lost.put(MetadataCheck.Kind.MTIMES, shown + ": mtime " + TarWriter.formatTime(e.mtimeSeconds, e.mtimeNanos)
+            + " is " + TarWriter.formatTime(st.mtime(), (int) nanos) + " there");
+      } else if (nanos != e.mtimeNanos) {
+        lost.put(MetadataCheck.Kind.NS_MTIMES, shown + ": mtime " + TarWriter.formatTime(e.mtimeSeconds,
+            e.mtimeNanos) + " is " + TarWriter.formatTime(st.mtime(), (int) nanos) + " there");
+      }
+      for (Map.Entry<String, byte[]> x : e.xattrs.entrySet()) {
+        MetadataCheck.Kind kind = MetadataCheck.isAcl(x.getKey()) ? MetadataCheck.Kind.ACLS
+            : MetadataCheck.Kind.XATTRS;
+        if (lost.containsKey(kind)) {
+          continue;
+        }
+        byte[] got;
+        try {
+          got = Posix.getXattr(path, x.getKey());
+        } catch (Posix.ErrnoException ex) {
+          if (!ex.unsupportedOrRefused()) {
+            throw ex;
+          }
+          got = null;
+        }
+        if (!Arrays.equals(got, x.getValue())) {
+          lost.put(kind, refused.getOrDefault(kind, shown + ": xattr " + x.getKey()
+              + (got == null ? " is missing there" : " has another value there")));
+        }
+      }
+      return lost;
     }
 
     /**
@@ -460,6 +546,15 @@ public final class VolumeArchive {
    * mtime only arrive when the root is a named entry. Does not close either stream.
    */
   public static Stats nest(InputStream volumeTar, String dirName, OutputStream out) throws IOException {
+    return nest(volumeTar, dirName, out, null);
+  }
+
+  /**
+   * As {@link #nest(InputStream, String, OutputStream)}, offering each entry, in its nested form, to
+   * {@code sample} (may be null) for a metadata check through the archive API once the engine extracted it.
+   */
+  public static Stats nest(InputStream volumeTar, String dirName, OutputStream out, MetadataCheck.Sample sample)
+      throws IOException {
     String dir = SaveArchive.normalize(dirName);
     if (dir.isEmpty() || dir.contains("/")) {
       throw new IllegalArgumentException("dirName must be one path element, got '" + dirName + "'");
@@ -470,6 +565,9 @@ public final class VolumeArchive {
         e.linkName = dir + "/" + safeRelative(e.linkName, e.name);
       }
       e.name = rel.isEmpty() ? dir + "/" : dir + "/" + rel + (e.isDirectory() ? "/" : "");
+      if (sample != null) {
+        sample.offer(e);
+      }
       return true;
     });
   }
@@ -546,18 +644,30 @@ public final class VolumeArchive {
   }
 
 
-  /** Counts of what went through. */
+  /** Counts of what went through, and for an extract what the filesystem kept of its metadata. */
   public static final class Stats {
     private final long entries;
     private final long bytes;
+    private final MetadataCheck metadata;
 
-    private Stats(long entries, long bytes) {
+    private Stats(long entries, long bytes, MetadataCheck metadata) {
       this.entries = entries;
       this.bytes = bytes;
+      this.metadata = metadata;
     }
 
     public static Stats of(long entries, long bytes) {
-      return new Stats(entries, bytes);
+      return new Stats(entries, bytes, null);
+    }
+
+    /** This, with the metadata check of the volume. */
+    public Stats withMetadata(MetadataCheck check) {
+      return new Stats(entries, bytes, check);
+    }
+
+    /** What the target kept of the metadata ({@link #extract}, or a check through the archive API); or null. */
+    public MetadataCheck metadata() {
+      return metadata;
     }
 
     public long entries() {

@@ -68,6 +68,11 @@ final class RestoreCommand implements Callable<Integer> {
           + "copy runs beside the original without touching its volumes; use with --name (and --no-publish).")
   String volumePrefix;
 
+  @Option(names = "--strict-metadata",
+      description = "Fail (exit 11, everything created removed) when the target's filesystem drops volume metadata "
+          + "(owners, modes, xattrs, ACLs, mtimes) instead of warning.")
+  boolean strictMetadata;
+
   @Override
   public Integer call() throws Exception {
     if (volumePrefix != null) {
@@ -79,7 +84,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
     RestoreRunner.Options options = new RestoreRunner.Options(name, !noStart, replace, !noPublish,
         Duration.ofSeconds(waitTimeout), RestoreRunner.VolumeWriter.valueOf(volumeWriter.toUpperCase(Locale.ROOT)),
-        volumePrefix, false);
+        volumePrefix, strictMetadata);
     try (Store store = repo.open();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "jmigrate restore", Duration.ofMinutes(10))) {
       SnapshotRepository snapshots = new SnapshotRepository(store);

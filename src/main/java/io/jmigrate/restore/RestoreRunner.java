@@ -170,7 +170,7 @@ public final class RestoreRunner {
 
     String imageRef = IMAGE_REPO + name.toLowerCase().replaceAll("[^a-z0-9_.-]", "-") + ":" + label;
     try (TargetJournal journal = new TargetJournal(target)) {
-      TargetBuilder build = new TargetBuilder(target, journal, options.writer());
+      TargetBuilder build = new TargetBuilder(target, journal, options.writer(), options.strictMetadata());
       try {
         if (options.replace()) {
           replaceExisting(doc, name);
@@ -276,7 +276,8 @@ public final class RestoreRunner {
   }
 
   private long restoreVolumes(SnapshotDocument doc, Content content, String imageRef, TargetBuilder build,
-      Map<String, String> anonymous, Set<String> emptyVolumes) throws EngineException, IOException {
+      Map<String, String> anonymous, Set<String> emptyVolumes)
+      throws EngineException, IOException, MetadataLossException {
     List<SnapshotDocument.Volume> volumes = doc.volumes();
     Map<String, String> viaHelper = new LinkedHashMap<>();
     Map<String, TargetBuilder.TarSource> tars = new LinkedHashMap<>();
@@ -304,12 +305,15 @@ public final class RestoreRunner {
       bytes += Math.max(0, v.uncompressedSize());
       int index = j;
       if (build.writesDirect(hostDir, describe(v))) {
+        VolumeArchive.Stats filled;
         try (InputStream in = counted(content, index, v)) {
-          if (TargetBuilder.holdsNothing(TargetBuilder.fillDirect(in, Path.of(hostDir)))) {
-            emptyVolumes.add(v.destination());
-          }
+          filled = TargetBuilder.fillDirect(in, Path.of(hostDir));
         }
         LOG.info("filled {} directly at {}", describe(v), hostDir);
+        if (TargetBuilder.holdsNothing(filled)) {
+          emptyVolumes.add(v.destination());
+        }
+        build.checkMetadata(describe(v), filled);
       } else {
         String key = Integer.toString(j);
         viaHelper.put(key, source);
