@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import jnr.constants.platform.Errno;
+import jnr.constants.platform.OpenFlags;
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
@@ -179,6 +180,57 @@ final class Posix {
     if (POSIX.utimensat(AT_FDCWD, path, new long[] {0, utimeOmit}, new long[] {seconds, nanos},
         AT_SYMLINK_NOFOLLOW) < 0) {
       throw error("utimensat", path, POSIX.errno());
+    }
+  }
+
+  /** lseek whence values of Linux (unistd.h): the next data at or after an offset, the next hole. */
+  private static final int SEEK_DATA = 3;
+  private static final int SEEK_HOLE = 4;
+
+  /** Opens {@code path} read-only, never through a symlink; returns the descriptor, to be {@link #close}d. */
+  static int openForReading(String path) throws IOException {
+    int flags = OpenFlags.O_RDONLY.intValue() | OpenFlags.O_NOFOLLOW.intValue()
+        | (OpenFlags.O_CLOEXEC.defined() ? OpenFlags.O_CLOEXEC.intValue() : 0);
+    int fd = POSIX.open(path, flags, 0);
+    if (fd < 0) {
+      throw error("open", path, POSIX.errno());
+    }
+    return fd;
+  }
+
+  static void close(int fd) {
+    POSIX.close(fd);
+  }
+
+  /**
+   * lseek(SEEK_DATA): the offset of the first data at or after {@code from}, or -1 when only a hole follows
+   * (ENXIO). A filesystem without hole support reports the whole file as data (Linux generic_file_llseek).
+   */
+  static long seekData(int fd, long from, String path) throws IOException {
+    long r = POSIX.lseekLong(fd, from, SEEK_DATA);
+    if (r < 0) {
+      int errno = POSIX.errno();
+      if (errno == Errno.ENXIO.intValue()) {
+        return -1;
+      }
+      throw error("lseek SEEK_DATA " + from, path, errno);
+    }
+    return r;
+  }
+
+  /** lseek(SEEK_HOLE): the offset of the first hole at or after {@code from} (the end of the file counts as one). */
+  static long seekHole(int fd, long from, String path) throws IOException {
+    long r = POSIX.lseekLong(fd, from, SEEK_HOLE);
+    if (r < 0) {
+      throw error("lseek SEEK_HOLE " + from, path, POSIX.errno());
+    }
+    return r;
+  }
+
+  /** Sets a file's size; growing it adds a hole, which allocates nothing. */
+  static void truncate(String path, long size) throws IOException {
+    if (POSIX.truncate(path, size) < 0) {
+      throw error("truncate " + size, path, POSIX.errno());
     }
   }
 

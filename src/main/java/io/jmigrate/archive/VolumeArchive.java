@@ -62,6 +62,8 @@ import org.slf4j.LoggerFactory;
 public final class VolumeArchive {
   private static final Logger LOG = LoggerFactory.getLogger(VolumeArchive.class);
   private static final int BUFFER = 1 << 20;
+  /** The most data extents recorded for one sparse file (1 MiB of map at most); see {@code Writer.holes}. */
+  static final int MAX_EXTENTS = 1 << 16;
   private static final Comparator<String> BY_UTF8_BYTES = (a, b) ->
       Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
 
@@ -136,6 +138,7 @@ public final class VolumeArchive {
         case Posix.S_IFREG:
           e.type = TarEntry.FILE;
           e.size = st.st_size();
+          e.sparse = holes(path, e.size);
           content = true;
           break;
         case Posix.S_IFLNK:
@@ -158,8 +161,12 @@ public final class VolumeArchive {
       tar.putEntry(e);
       entries++;
       if (content) {
-        copyContent(path, e.size);
-        tar.closeEntry(e.size);
+        if (e.sparse != null) {
+          copyExtents(path, e.sparse);
+        } else {
+          copyContent(path, e.size);
+        }
+        tar.closeEntry();
       }
       if (fmt == Posix.S_IFDIR) {
         List<String> children = new ArrayList<>();
@@ -182,6 +189,84 @@ public final class VolumeArchive {
           }
           walk(child, childRel, cst);
         }
+      }
+    }
+
+    /**
+     * The data extents of a file that has holes, as offset, length pairs ({@link TarEntry#sparse}); null when it
+     * has none (it is then archived as an ordinary file, as before sparse support, so its bytes do not change).
+     * At most {@link #MAX_EXTENTS} extents are kept: past that, neighbours are merged two by two, their hole then
+     * archived as the zeros it reads as, so the map stays bounded whatever the file.
+     */
+    private static long[] holes(Path path, long size) throws IOException {
+      if (size == 0) {
+        return null;
+      }
+      long[] ext = new long[64];
+      int n = 0;
+      try (DataExtents extents = DataExtents.open(path, size)) {
+        DataExtents.Extent x;
+        while ((x = extents.next()) != null) {
+          if (n == 2 * MAX_EXTENTS) {
+            n = mergePairs(ext, n);
+          }
+          if (n == ext.length) {
+            ext = Arrays.copyOf(ext, Math.min(2 * ext.length, 2 * MAX_EXTENTS));
+          }
+          ext[n++] = x.offset();
+          ext[n++] = x.length();
+        }
+      }
+      if (n == 2 && ext[0] == 0 && ext[1] == size) {
+        return null;
+      }
+      return Arrays.copyOf(ext, n);
+    }
+
+    /** Merges extents 0+1, 2+3, ... (offset, length pairs in {@code ext[0..n)}); returns the new length. */
+    private static int mergePairs(long[] ext, int n) {
+      int out = 0;
+      for (int i = 0; i < n; i += 4) {
+        long off = ext[i];
+        long end = i + 2 < n ? ext[i + 2] + ext[i + 3] : ext[i] + ext[i + 1];
+        ext[out++] = off;
+        ext[out++] = end - off;
+      }
+      return out;
+    }
+
+    /**
+     * Copies the bytes of each extent, read at its offset; a file that shrank meanwhile is padded with zeros
+     * (logged), as {@link #copyContent} does.
+     */
+    private void copyExtents(Path path, long[] extents) throws IOException {
+      long missing = 0;
+      try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        for (int i = 0; i < extents.length; i += 2) {
+          long pos = extents[i];
+          long left = extents[i + 1];
+          while (left > 0) {
+            bb.clear();
+            bb.limit((int) Math.min(buf.length, left));
+            int n = ch.read(bb, pos);
+            if (n < 0) {
+              missing += left;
+              Arrays.fill(buf, (byte) 0);
+              while (left > 0) {
+                int z = (int) Math.min(buf.length, left);
+                tar.write(buf, 0, z);
+                left -= z;
+              }
+              break;
+            }
+            tar.write(buf, 0, n);
+            pos += n;
+            left -= n;
+          }
+        }
+      }
+      if (missing > 0) {
+        LOG.warn("{} shrank while it was being archived; padded with {} zero bytes", path, missing);
       }
     }
 
@@ -324,18 +409,45 @@ public final class VolumeArchive {
       return new Stats(entries, bytes, check);
     }
 
+    /**
+     * Writes a file's content. A sparse entry's extents are written at their offsets, so the holes between them
+     * are never written and stay holes; a final hole is made by setting the size (truncate), which allocates
+     * nothing. Returns the bytes written.
+     */
     private long writeFile(Path target, TarReader r, TarEntry e) throws IOException {
       long total = 0;
       try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
           LinkOption.NOFOLLOW_LINKS)) {
-        int n;
-        while ((n = r.read(buf, 0, buf.length)) > 0) {
-          ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-          while (bb.hasRemaining()) {
-            ch.write(bb);
+        if (e.sparse == null) {
+          int n;
+          while ((n = r.read(buf, 0, buf.length)) > 0) {
+            ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+            while (bb.hasRemaining()) {
+              ch.write(bb);
+            }
+            total += n;
           }
-          total += n;
+          return total;
         }
+        for (int i = 0; i < e.sparse.length; i += 2) {
+          long pos = e.sparse[i];
+          long left = e.sparse[i + 1];
+          while (left > 0) {
+            int n = r.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n <= 0) {
+              throw new IOException("tar entry '" + e.name + "': sparse data ended early");
+            }
+            ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+            while (bb.hasRemaining()) {
+              pos += ch.write(bb, pos);
+            }
+            left -= n;
+            total += n;
+          }
+        }
+      }
+      if (Files.size(target) < e.size) {
+        Posix.truncate(target.toString(), e.size);
       }
       return total;
     }
@@ -595,7 +707,7 @@ public final class VolumeArchive {
         while ((n = r.read(buf, 0, buf.length)) > 0) {
           w.write(buf, 0, n);
         }
-        w.closeEntry(e.size);
+        w.closeEntry();
       }
     }
     w.finish();
