@@ -56,13 +56,16 @@ import org.slf4j.LoggerFactory;
  *       security.capability, system.posix_acl_access/default...).
  *   <li>Hard links (same device and inode): the first name in archive order is a regular file, later names are
  *       link entries ('1') whose target is that first name in the same {@code ./} form.
+ *   <li>A regular file with holes ({@link DataExtents}) is a GNU sparse 1.0 entry: its map of data extents at the
+ *       start of the content, then only their data; {@link #extract} leaves the holes as holes. A file without
+ *       holes is an ordinary entry.
  *   <li>Sockets are skipped with a warning: they cannot be recreated meaningfully.
  * </ul>
  */
 public final class VolumeArchive {
   private static final Logger LOG = LoggerFactory.getLogger(VolumeArchive.class);
   private static final int BUFFER = 1 << 20;
-  /** The most data extents recorded for one sparse file (1 MiB of map at most); see {@code Writer.holes}. */
+  /** The most data extents recorded for one sparse file (1 MiB of offsets in memory); see {@code Writer.holes}. */
   static final int MAX_EXTENTS = 1 << 16;
   private static final Comparator<String> BY_UTF8_BYTES = (a, b) ->
       Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
