@@ -141,7 +141,8 @@ public final class VolumeArchive {
         case Posix.S_IFREG:
           e.type = TarEntry.FILE;
           e.size = st.st_size();
-          e.sparse = holes(path, e.size);
+          // A file with as many blocks as bytes has no hole: no need to ask (saves an open and two lseeks per file).
+          e.sparse = st.blocks() * 512 < e.size ? holes(path, e.size) : null;
           content = true;
           break;
         case Posix.S_IFLNK:
