@@ -104,6 +104,11 @@ final class MigrateCommand implements Callable<Integer> {
           + "the engine's archive API; direct; archive.")
   String volumeWriter;
 
+  @Option(names = "--strict-metadata",
+      description = "Fail and roll back (exit 11) when the target's filesystem drops volume metadata (owners, modes, "
+          + "xattrs, ACLs, mtimes) instead of warning.")
+  boolean strictMetadata;
+
   @Override
   public Integer call() throws Exception {
     if (containers.isEmpty() && project == null) {
@@ -119,7 +124,7 @@ final class MigrateCommand implements Callable<Integer> {
         stopTimeout == null ? null : Duration.ofSeconds(stopTimeout), Duration.ofSeconds(waitTimeout),
         choice(VolumeSources.Reader.class, volumeReader, "--volume-reader"),
         choice(RestoreRunner.VolumeWriter.class, volumeWriter, "--volume-writer"),
-        Duration.ofSeconds(cleanupTimeout), check, Version.get());
+        Duration.ofSeconds(cleanupTimeout), check, Version.get(), strictMetadata);
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     try (Engine source = HostMixin.connect(sourceHost); Engine target = HostMixin.connect(targetHost);

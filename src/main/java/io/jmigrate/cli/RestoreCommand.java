@@ -2,6 +2,7 @@ package io.jmigrate.cli;
 
 import io.jmigrate.engine.Engine;
 import io.jmigrate.restore.RestoreRunner;
+import io.jmigrate.restore.VolumeRenames;
 import io.jmigrate.snapshot.Snapshot;
 import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.snapshot.SnapshotSummary;
@@ -14,6 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -61,10 +63,28 @@ final class RestoreCommand implements Callable<Integer> {
           + "engine's archive API; direct; archive.")
   String volumeWriter;
 
+  @Option(names = "--volume-prefix", paramLabel = "PREFIX",
+      description = "Restore named volumes as PREFIX+name (captured bind mounts as volumes PREFIX+path), so that a "
+          + "copy runs beside the original without touching its volumes; use with --name (and --no-publish).")
+  String volumePrefix;
+
+  @Option(names = "--strict-metadata",
+      description = "Fail (exit 11, everything created removed) when the target's filesystem drops volume metadata "
+          + "(owners, modes, xattrs, ACLs, mtimes) instead of warning.")
+  boolean strictMetadata;
+
   @Override
   public Integer call() throws Exception {
+    if (volumePrefix != null) {
+      try {
+        VolumeRenames.checkPrefix(volumePrefix);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--volume-prefix: " + e.getMessage());
+      }
+    }
     RestoreRunner.Options options = new RestoreRunner.Options(name, !noStart, replace, !noPublish,
-        Duration.ofSeconds(waitTimeout), RestoreRunner.VolumeWriter.valueOf(volumeWriter.toUpperCase(Locale.ROOT)));
+        Duration.ofSeconds(waitTimeout), RestoreRunner.VolumeWriter.valueOf(volumeWriter.toUpperCase(Locale.ROOT)),
+        volumePrefix, strictMetadata);
     try (Store store = repo.open();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "jmigrate restore", Duration.ofMinutes(10))) {
       SnapshotRepository snapshots = new SnapshotRepository(store);
