@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import jnr.constants.platform.Errno;
+import jnr.constants.platform.OpenFlags;
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
@@ -70,14 +71,38 @@ final class Posix {
     }
   }
 
-  private static IOException error(String call, String path, int errno) {
+  static final int EPERM = 1;
+  static final int EACCES = 13;
+  static final int EINVAL = 22;
+  static final int E2BIG = 7;
+
+  /** A failed call, with its errno, so that callers can tell "the filesystem cannot" from real failures. */
+  static final class ErrnoException extends IOException {
+    private static final long serialVersionUID = 1L;
+    final int errno;
+    /** The errno's text alone, e.g. "Operation not supported". */
+    final String reason;
+
+    ErrnoException(String message, int errno, String reason) {
+      super(message);
+      this.errno = errno;
+      this.reason = reason;
+    }
+
+    /** The filesystem does not support the call (EOPNOTSUPP), or refuses it even to root (EPERM, EACCES). */
+    boolean unsupportedOrRefused() {
+      return errno == ENOTSUP || errno == EPERM || errno == EACCES;
+    }
+  }
+
+  private static ErrnoException error(String call, String path, int errno) {
     String text;
     try {
       text = Errno.valueOf(errno).description();
     } catch (RuntimeException e) {
       text = "errno " + errno;
     }
-    return new IOException(call + " " + path + ": " + text);
+    return new ErrnoException(call + " " + path + ": " + text, errno, text);
   }
 
   /** lstat; the result carries nanosecond times (LinuxFileStat64 is a NanosecondFileStat). */
@@ -155,6 +180,57 @@ final class Posix {
     if (POSIX.utimensat(AT_FDCWD, path, new long[] {0, utimeOmit}, new long[] {seconds, nanos},
         AT_SYMLINK_NOFOLLOW) < 0) {
       throw error("utimensat", path, POSIX.errno());
+    }
+  }
+
+  /** lseek whence values of Linux (unistd.h): the next data at or after an offset, the next hole. */
+  private static final int SEEK_DATA = 3;
+  private static final int SEEK_HOLE = 4;
+
+  /** Opens {@code path} read-only, never through a symlink; returns the descriptor, to be {@link #close}d. */
+  static int openForReading(String path) throws IOException {
+    int flags = OpenFlags.O_RDONLY.intValue() | OpenFlags.O_NOFOLLOW.intValue()
+        | (OpenFlags.O_CLOEXEC.defined() ? OpenFlags.O_CLOEXEC.intValue() : 0);
+    int fd = POSIX.open(path, flags, 0);
+    if (fd < 0) {
+      throw error("open", path, POSIX.errno());
+    }
+    return fd;
+  }
+
+  static void close(int fd) {
+    POSIX.close(fd);
+  }
+
+  /**
+   * lseek(SEEK_DATA): the offset of the first data at or after {@code from}, or -1 when only a hole follows
+   * (ENXIO). A filesystem without hole support reports the whole file as data (Linux generic_file_llseek).
+   */
+  static long seekData(int fd, long from, String path) throws IOException {
+    long r = POSIX.lseekLong(fd, from, SEEK_DATA);
+    if (r < 0) {
+      int errno = POSIX.errno();
+      if (errno == Errno.ENXIO.intValue()) {
+        return -1;
+      }
+      throw error("lseek SEEK_DATA " + from, path, errno);
+    }
+    return r;
+  }
+
+  /** lseek(SEEK_HOLE): the offset of the first hole at or after {@code from} (the end of the file counts as one). */
+  static long seekHole(int fd, long from, String path) throws IOException {
+    long r = POSIX.lseekLong(fd, from, SEEK_HOLE);
+    if (r < 0) {
+      throw error("lseek SEEK_HOLE " + from, path, POSIX.errno());
+    }
+    return r;
+  }
+
+  /** Sets a file's size; growing it adds a hole, which allocates nothing. */
+  static void truncate(String path, long size) throws IOException {
+    if (POSIX.truncate(path, size) < 0) {
+      throw error("truncate " + size, path, POSIX.errno());
     }
   }
 

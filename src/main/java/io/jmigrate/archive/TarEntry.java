@@ -5,7 +5,8 @@ import java.util.TreeMap;
 
 /**
  * One tar entry's header, as volume archives read and write it: numeric owner, full mode bits, mtime with
- * nanoseconds, link target, device numbers and extended attributes with their raw byte values.
+ * nanoseconds, link target, device numbers, extended attributes with their raw byte values, and the data extents
+ * of a sparse file.
  */
 final class TarEntry {
   static final byte FILE = '0';
@@ -31,6 +32,24 @@ final class TarEntry {
   long devMinor;
   /** Extended attributes by name, sorted so that the header bytes are deterministic. */
   final Map<String, byte[]> xattrs = new TreeMap<>();
+  /**
+   * For a sparse regular file: its data extents as offset, length pairs, in order, each length above zero; what lies
+   * between them (and after the last, up to {@link #size}) is a hole. The content is then only those extents' bytes,
+   * one after the other. Null for an ordinary file.
+   */
+  long[] sparse;
+
+  /** The content bytes that follow the header: {@link #size}, or the sum of the extents of a sparse file. */
+  long dataSize() {
+    if (sparse == null) {
+      return size;
+    }
+    long n = 0;
+    for (int i = 1; i < sparse.length; i += 2) {
+      n += sparse[i];
+    }
+    return n;
+  }
 
   boolean isDirectory() {
     return type == DIR;

@@ -15,11 +15,14 @@ import java.util.Map;
  * Reads tar entries from pax, ustar and GNU archives (the engine's archive API, GNU tar, busybox, our own
  * {@link TarWriter}), keeping pax values as raw bytes so binary xattrs survive. Understands pax 'x' and 'g'
  * headers (path, linkpath, size, uid, gid, mtime, SCHILY.devmajor/devminor, SCHILY.xattr.*,
- * LIBARCHIVE.xattr.*), GNU long names ('L', 'K'), base-256 numbers and the ustar prefix field. Sparse entries
- * are refused with a clear error. Never closes the underlying stream.
+ * LIBARCHIVE.xattr.*), GNU long names ('L', 'K'), base-256 numbers and the ustar prefix field. Sparse files in
+ * GNU's sparse format 1.0 (pax) come with their extents in {@link TarEntry#sparse} and their data as content;
+ * other sparse formats are refused with a clear error. Never closes the underlying stream.
  */
 final class TarReader {
   private static final int BLOCK = 512;
+  /** The most extents a sparse map may have: 16 MiB of offsets and lengths. */
+  static final long MAX_SPARSE_EXTENTS = 1 << 20;
 
   private final InputStream in;
   private final byte[] header = new byte[BLOCK];
@@ -100,10 +103,13 @@ final class TarReader {
         e.linkName = gnuLongLink;
       }
       applyPax(e, pax);
-      if (type == 'S' || pax.containsKey("GNU.sparse.map") || pax.containsKey("GNU.sparse.major")
-          || pax.containsKey("GNU.sparse.size")) {
-        throw new IOException("tar entry '" + e.name + "' is a sparse file, which jmigrate does not read;"
-            + " re-create the archive without --sparse");
+      boolean sparse1 = "1".equals(text(pax.get("GNU.sparse.major")))
+          && "0".equals(text(pax.get("GNU.sparse.minor")));
+      if (type == 'S' || pax.containsKey("GNU.sparse.map") || pax.containsKey("GNU.sparse.size")
+          || (pax.containsKey("GNU.sparse.major") && !sparse1)) {
+        throw new IOException("tar entry '" + e.name + "' is a sparse file in a format jmigrate does not read"
+            + " (it reads GNU sparse 1.0, as tar --sparse --format=posix writes it); re-create the archive that way"
+            + " or without --sparse");
       }
       if (e.name.isEmpty()) {
         throw new IOException("tar entry " + count + " has an empty name");
@@ -112,11 +118,106 @@ final class TarReader {
           || type == TarEntry.HARDLINK || type == TarEntry.CHAR || type == TarEntry.BLOCK
           || type == TarEntry.FIFO ? 0 : e.size);
       padding = remaining % BLOCK == 0 ? 0 : BLOCK - remaining % BLOCK;
+      if (sparse1 && e.hasContent()) {
+        readSparseMap(e, pax);
+      }
       if (!e.hasContent()) {
         e.size = type == TarEntry.HARDLINK || type == TarEntry.DIR ? 0 : e.size;
       }
       return e;
     }
+  }
+
+  /**
+   * GNU sparse 1.0 (pax): the real name and size come from GNU.sparse.name and GNU.sparse.realsize, and the content
+   * starts with the map, decimal numbers one per line (the count, then offset and length of each extent), padded to
+   * a 512-byte block; the data of the extents follows. Checks that the extents are in order, inside the real size,
+   * and add up to the data that follows. Leaves {@link #remaining} at the data.
+   */
+  private void readSparseMap(TarEntry e, Map<String, byte[]> pax) throws IOException {
+    if (pax.containsKey("GNU.sparse.name")) {
+      e.name = new String(pax.get("GNU.sparse.name"), StandardCharsets.UTF_8);
+    }
+    String where = "tar entry '" + e.name + "': sparse map";
+    long realSize;
+    try {
+      realSize = Long.parseLong(text(pax.get("GNU.sparse.realsize")));
+    } catch (NumberFormatException ex) {
+      throw new IOException("tar entry '" + e.name + "': bad or missing GNU.sparse.realsize");
+    }
+    long stored = remaining;
+    byte[] block = new byte[BLOCK];
+    int blockPos = BLOCK;
+    long mapBytes = 0;
+    long count = -1;
+    long[] extents = null;
+    int filled = 0;
+    long previousEnd = 0;
+    long data = 0;
+    StringBuilder digits = new StringBuilder();
+    while (count < 0 || filled < extents.length) {
+      if (blockPos == BLOCK) {
+        if (stored - mapBytes < BLOCK) {
+          throw new IOException(where + " runs past the entry's content");
+        }
+        if (in.readNBytes(block, 0, BLOCK) != BLOCK) {
+          throw new IOException("the tar stream ended inside a sparse map (truncated?)");
+        }
+        mapBytes += BLOCK;
+        blockPos = 0;
+      }
+      byte b = block[blockPos++];
+      if (b != '\n') {
+        if (b < '0' || b > '9' || digits.length() > 18) {
+          throw new IOException(where + " is malformed");
+        }
+        digits.append((char) b);
+        continue;
+      }
+      if (digits.length() == 0) {
+        throw new IOException(where + " is malformed");
+      }
+      long v = Long.parseLong(digits.toString());
+      digits.setLength(0);
+      if (count < 0) {
+        if (v > MAX_SPARSE_EXTENTS) {
+          throw new IOException(where + " has " + v + " extents, more than the " + MAX_SPARSE_EXTENTS
+              + " jmigrate reads");
+        }
+        count = v;
+        extents = new long[(int) (2 * v)];
+        continue;
+      }
+      extents[filled++] = v;
+      if (filled % 2 == 0) {
+        long off = extents[filled - 2];
+        if (off < previousEnd || off + v > realSize || off + v < off) {
+          throw new IOException(where + " has an extent out of order or past the file's size");
+        }
+        previousEnd = off + v;
+        data += v;
+      }
+    }
+    if (data != stored - mapBytes) {
+      throw new IOException(where + " describes " + data + " bytes of data but the entry holds "
+          + (stored - mapBytes));
+    }
+    // Zero-length extents (GNU tar's marker of a final hole) carry nothing: the real size says where the file ends.
+    int kept = 0;
+    for (int i = 0; i < extents.length; i += 2) {
+      if (extents[i + 1] > 0) {
+        extents[kept++] = extents[i];
+        extents[kept++] = extents[i + 1];
+      }
+    }
+    e.sparse = java.util.Arrays.copyOf(extents, kept);
+    e.size = realSize;
+    remaining = data;
+    padding = data % BLOCK == 0 ? 0 : BLOCK - data % BLOCK;
+  }
+
+  private static String text(byte[] b) {
+    return b == null ? null : new String(b, StandardCharsets.UTF_8).trim();
   }
 
   /** Reads the current entry's content; returns -1 at its end. */

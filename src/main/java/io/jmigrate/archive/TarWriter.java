@@ -28,27 +28,51 @@ final class TarWriter {
   private final OutputStream out;
   private final byte[] header = new byte[BLOCK];
   private long remaining;
+  private long dataSize;
   private long written;
 
   TarWriter(OutputStream out) {
     this.out = out;
   }
 
-  /** Writes the entry's headers; for a regular file, exactly {@code e.size} content bytes must follow. */
+  /**
+   * Writes the entry's headers; for a regular file, exactly {@code e.dataSize()} content bytes must follow: the
+   * whole file, or for a sparse file ({@code e.sparse}) the bytes of its data extents one after the other.
+   *
+   * <p>A sparse file is written in GNU tar's sparse format 1.0 for pax archives, as {@code tar --sparse
+   * --format=posix} writes it: pax records {@code GNU.sparse.major=1}, {@code GNU.sparse.minor=0},
+   * {@code GNU.sparse.name} (the real name) and {@code GNU.sparse.realsize}; a ustar name
+   * {@code <dir>/GNUSparseFile.0/<base>} (GNU tar puts its pid where we put 0, which would not be deterministic);
+   * and at the start of the content the map in decimal lines (the number of extents, then each offset and length,
+   * plus a zero-length extent at the real size when the file ends in a hole, which GNU tar needs to set the size),
+   * padded with zeros to a 512-byte block. The header's size is that block plus the data. Go's archive/tar (the
+   * engine's) and GNU tar read it; a reader that knows no sparse format sees a file holding the map and the data.
+   */
   void putEntry(TarEntry e) throws IOException {
     if (remaining != 0) {
       throw new IllegalStateException("previous entry is missing " + remaining + " content bytes");
     }
+    boolean sparse = e.sparse != null && e.hasContent();
     byte[] name = e.name.getBytes(StandardCharsets.UTF_8);
     byte[] link = e.linkName.getBytes(StandardCharsets.UTF_8);
     Map<String, byte[]> pax = new TreeMap<>();
-    if (name.length > 100 || !isAscii(name)) {
+    byte[] map = null;
+    String headerName = e.name;
+    if (sparse) {
+      map = sparseMap(e.sparse, e.size);
+      pax.put("GNU.sparse.major", ascii("1"));
+      pax.put("GNU.sparse.minor", ascii("0"));
+      pax.put("GNU.sparse.name", name);
+      pax.put("GNU.sparse.realsize", ascii(Long.toString(e.size)));
+      headerName = asciiName(sparseHeaderName(e.name));
+    } else if (name.length > 100 || !isAscii(name)) {
       pax.put("path", name);
     }
     if (link.length > 100 || !isAscii(link)) {
       pax.put("linkpath", link);
     }
-    long size = e.hasContent() ? e.size : 0;
+    long data = e.hasContent() ? e.dataSize() : 0;
+    long size = sparse ? padded(map.length) + data : data;
     if (size > MAX_OCTAL_12) {
       pax.put("size", ascii(Long.toString(size)));
     }
@@ -76,8 +100,44 @@ final class TarWriter {
       out.write(records);
       pad(records.length);
     }
-    writeHeader(e.name, e.type, e.mode, e.uid, e.gid, size, e.mtimeSeconds, e.linkName, e.devMajor, e.devMinor);
-    remaining = size;
+    writeHeader(headerName, e.type, e.mode, e.uid, e.gid, size, e.mtimeSeconds, e.linkName, e.devMajor,
+        e.devMinor);
+    if (sparse) {
+      out.write(map);
+      pad(map.length);
+    }
+    remaining = data;
+    dataSize = data;
+  }
+
+  /** GNU sparse 1.0's map: "count\n" then "offset\nlength\n" per extent, and a zero-length one at a final hole. */
+  static byte[] sparseMap(long[] extents, long realSize) {
+    if (extents.length % 2 != 0) {
+      throw new IllegalArgumentException("sparse extents come in offset, length pairs");
+    }
+    int count = extents.length / 2;
+    long end = count == 0 ? 0 : extents[extents.length - 2] + extents[extents.length - 1];
+    boolean finalHole = end < realSize || count == 0;
+    StringBuilder sb = new StringBuilder();
+    sb.append(count + (finalHole ? 1 : 0)).append('\n');
+    for (int i = 0; i < extents.length; i += 2) {
+      sb.append(extents[i]).append('\n').append(extents[i + 1]).append('\n');
+    }
+    if (finalHole) {
+      sb.append(realSize).append('\n').append(0).append('\n');
+    }
+    return ascii(sb.toString());
+  }
+
+  private static long padded(long n) {
+    return (n + BLOCK - 1) / BLOCK * BLOCK;
+  }
+
+  /** {@code ./a/GNUSparseFile.0/b} for {@code ./a/b}. */
+  private static String sparseHeaderName(String name) {
+    int slash = name.lastIndexOf('/');
+    String dir = slash < 0 ? "." : name.substring(0, slash);
+    return dir + "/GNUSparseFile.0/" + name.substring(slash + 1);
   }
 
   /** Content of the current regular file. */
@@ -91,11 +151,12 @@ final class TarWriter {
   }
 
   /** Pads the current entry's content to a block boundary; call after its content. */
-  void closeEntry(long size) throws IOException {
+  void closeEntry() throws IOException {
     if (remaining != 0) {
       throw new IllegalStateException("entry is missing " + remaining + " content bytes");
     }
-    pad(size);
+    pad(dataSize);
+    dataSize = 0;
   }
 
   /** Writes the two zero blocks that end an archive and flushes; does not close the stream. */
@@ -189,8 +250,13 @@ final class TarWriter {
     int slash = n.lastIndexOf('/');
     String dir = slash < 0 ? "." : n.substring(0, slash);
     String base = n.substring(slash + 1);
+    return asciiName(dir + "/PaxHeaders.0/" + base);
+  }
+
+  /** A name for a ustar header field that the pax records override: ASCII only, at most 99 characters. */
+  private static String asciiName(String name) {
     StringBuilder sb = new StringBuilder();
-    for (char c : (dir + "/PaxHeaders.0/" + base).toCharArray()) {
+    for (char c : name.toCharArray()) {
       sb.append(c < 0x80 && c != 0 ? c : '_');
     }
     return sb.length() > 99 ? sb.substring(0, 99) : sb.toString();

@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -55,12 +56,17 @@ import org.slf4j.LoggerFactory;
  *       security.capability, system.posix_acl_access/default...).
  *   <li>Hard links (same device and inode): the first name in archive order is a regular file, later names are
  *       link entries ('1') whose target is that first name in the same {@code ./} form.
+ *   <li>A regular file with holes ({@link DataExtents}) is a GNU sparse 1.0 entry: its map of data extents at the
+ *       start of the content, then only their data; {@link #extract} leaves the holes as holes. A file without
+ *       holes is an ordinary entry.
  *   <li>Sockets are skipped with a warning: they cannot be recreated meaningfully.
  * </ul>
  */
 public final class VolumeArchive {
   private static final Logger LOG = LoggerFactory.getLogger(VolumeArchive.class);
   private static final int BUFFER = 1 << 20;
+  /** The most data extents recorded for one sparse file (1 MiB of offsets in memory); see {@code Writer.holes}. */
+  static final int MAX_EXTENTS = 1 << 16;
   private static final Comparator<String> BY_UTF8_BYTES = (a, b) ->
       Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
 
@@ -135,6 +141,8 @@ public final class VolumeArchive {
         case Posix.S_IFREG:
           e.type = TarEntry.FILE;
           e.size = st.st_size();
+          // A file with as many blocks as bytes has no hole: no need to ask (saves an open and two lseeks per file).
+          e.sparse = st.blocks() * 512 < e.size ? holes(path, e.size) : null;
           content = true;
           break;
         case Posix.S_IFLNK:
@@ -157,8 +165,12 @@ public final class VolumeArchive {
       tar.putEntry(e);
       entries++;
       if (content) {
-        copyContent(path, e.size);
-        tar.closeEntry(e.size);
+        if (e.sparse != null) {
+          copyExtents(path, e.sparse);
+        } else {
+          copyContent(path, e.size);
+        }
+        tar.closeEntry();
       }
       if (fmt == Posix.S_IFDIR) {
         List<String> children = new ArrayList<>();
@@ -181,6 +193,84 @@ public final class VolumeArchive {
           }
           walk(child, childRel, cst);
         }
+      }
+    }
+
+    /**
+     * The data extents of a file that has holes, as offset, length pairs ({@link TarEntry#sparse}); null when it
+     * has none (it is then archived as an ordinary file, as before sparse support, so its bytes do not change).
+     * At most {@link #MAX_EXTENTS} extents are kept: past that, neighbours are merged two by two, their hole then
+     * archived as the zeros it reads as, so the map stays bounded whatever the file.
+     */
+    private static long[] holes(Path path, long size) throws IOException {
+      if (size == 0) {
+        return null;
+      }
+      long[] ext = new long[64];
+      int n = 0;
+      try (DataExtents extents = DataExtents.open(path, size)) {
+        DataExtents.Extent x;
+        while ((x = extents.next()) != null) {
+          if (n == 2 * MAX_EXTENTS) {
+            n = mergePairs(ext, n);
+          }
+          if (n == ext.length) {
+            ext = Arrays.copyOf(ext, Math.min(2 * ext.length, 2 * MAX_EXTENTS));
+          }
+          ext[n++] = x.offset();
+          ext[n++] = x.length();
+        }
+      }
+      if (n == 2 && ext[0] == 0 && ext[1] == size) {
+        return null;
+      }
+      return Arrays.copyOf(ext, n);
+    }
+
+    /** Merges extents 0+1, 2+3, ... (offset, length pairs in {@code ext[0..n)}); returns the new length. */
+    private static int mergePairs(long[] ext, int n) {
+      int out = 0;
+      for (int i = 0; i < n; i += 4) {
+        long off = ext[i];
+        long end = i + 2 < n ? ext[i + 2] + ext[i + 3] : ext[i] + ext[i + 1];
+        ext[out++] = off;
+        ext[out++] = end - off;
+      }
+      return out;
+    }
+
+    /**
+     * Copies the bytes of each extent, read at its offset; a file that shrank meanwhile is padded with zeros
+     * (logged), as {@link #copyContent} does.
+     */
+    private void copyExtents(Path path, long[] extents) throws IOException {
+      long missing = 0;
+      try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        for (int i = 0; i < extents.length; i += 2) {
+          long pos = extents[i];
+          long left = extents[i + 1];
+          while (left > 0) {
+            bb.clear();
+            bb.limit((int) Math.min(buf.length, left));
+            int n = ch.read(bb, pos);
+            if (n < 0) {
+              missing += left;
+              Arrays.fill(buf, (byte) 0);
+              while (left > 0) {
+                int z = (int) Math.min(buf.length, left);
+                tar.write(buf, 0, z);
+                left -= z;
+              }
+              break;
+            }
+            tar.write(buf, 0, n);
+            pos += n;
+            left -= n;
+          }
+        }
+      }
+      if (missing > 0) {
+        LOG.warn("{} shrank while it was being archived; padded with {} zero bytes", path, missing);
       }
     }
 
@@ -219,6 +309,11 @@ public final class VolumeArchive {
    * (chown also clears security.capability), then mtimes with nanoseconds (utimensat, AT_SYMLINK_NOFOLLOW).
    * Directories get their metadata last, deepest first, so creating their children neither bumps their mtime nor
    * inherits their default ACL. Missing parent directories are created (0755, root) when an archive lacks them.
+   *
+   * <p>Then each entry is read back (lstat, lgetxattr) and compared, so that what the filesystem dropped is known:
+   * {@link Stats#metadata()}. A chown or chmod the filesystem refuses (EPERM, EINVAL for an unmapped id) and an
+   * xattr it does not support (EOPNOTSUPP, EPERM, EACCES, E2BIG, EINVAL) count as losses there, not as errors;
+   * the caller decides whether a loss fails the restore.
    */
   public static Stats extract(InputStream in, Path dir) throws IOException {
     Posix.checkUtf8FileNames();
@@ -234,6 +329,7 @@ public final class VolumeArchive {
     final Set<String> realDirs = new HashSet<>();
     final List<TarEntry> dirs = new ArrayList<>();
     final byte[] buf = new byte[BUFFER];
+    final MetadataCheck check = new MetadataCheck();
     long entries;
     long bytes;
 
@@ -307,47 +403,153 @@ public final class VolumeArchive {
             entries--;
             continue;
         }
-        applyMetadata(t, e);
+        applyAndCheck(t, rel, e);
       }
       // Deepest first: a directory's metadata goes on after everything inside it was created.
       dirs.sort(Comparator.comparingInt((TarEntry d) -> depth(d.name)).reversed());
       for (TarEntry d : dirs) {
-        applyMetadata(d.name.isEmpty() ? root.toString() : root.resolve(d.name).toString(), d);
+        applyAndCheck(d.name.isEmpty() ? root.toString() : root.resolve(d.name).toString(), d.name, d);
       }
-      return Stats.of(entries, bytes);
+      return new Stats(entries, bytes, check);
     }
 
+    /**
+     * Writes a file's content. A sparse entry's extents are written at their offsets, so the holes between them
+     * are never written and stay holes; a final hole is made by setting the size (truncate), which allocates
+     * nothing. Returns the bytes written.
+     */
     private long writeFile(Path target, TarReader r, TarEntry e) throws IOException {
       long total = 0;
       try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
           LinkOption.NOFOLLOW_LINKS)) {
-        int n;
-        while ((n = r.read(buf, 0, buf.length)) > 0) {
-          ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-          while (bb.hasRemaining()) {
-            ch.write(bb);
+        if (e.sparse == null) {
+          int n;
+          while ((n = r.read(buf, 0, buf.length)) > 0) {
+            ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+            while (bb.hasRemaining()) {
+              ch.write(bb);
+            }
+            total += n;
           }
-          total += n;
+          return total;
         }
+        for (int i = 0; i < e.sparse.length; i += 2) {
+          long pos = e.sparse[i];
+          long left = e.sparse[i + 1];
+          while (left > 0) {
+            int n = r.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n <= 0) {
+              throw new IOException("tar entry '" + e.name + "': sparse data ended early");
+            }
+            ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+            while (bb.hasRemaining()) {
+              pos += ch.write(bb, pos);
+            }
+            left -= n;
+            total += n;
+          }
+        }
+      }
+      if (Files.size(target) < e.size) {
+        Posix.truncate(target.toString(), e.size);
       }
       return total;
     }
 
-    /** chown, then chmod (chown clears setuid), then xattrs (chown clears capabilities), then mtime. */
-    private void applyMetadata(String path, TarEntry e) throws IOException {
-      Posix.lchown(path, (int) e.uid, (int) e.gid);
+    /** Applies the entry's metadata to {@code path} (relative name {@code rel}), then checks what stayed. */
+    private void applyAndCheck(String path, String rel, TarEntry e) throws IOException {
+      String shown = "./" + rel;
+      Map<MetadataCheck.Kind, String> refused = new EnumMap<>(MetadataCheck.Kind.class);
+      applyMetadata(path, shown, e, refused);
+      check.entry();
+      check.checked(compare(path, shown, e, refused));
+    }
+
+    /**
+     * chown, then chmod (chown clears setuid), then xattrs (chown clears capabilities), then mtime. What the
+     * filesystem refuses to keep goes into {@code refused} (kind → why), for the check that follows.
+     */
+    private void applyMetadata(String path, String shown, TarEntry e, Map<MetadataCheck.Kind, String> refused)
+        throws IOException {
+      try {
+        Posix.lchown(path, (int) e.uid, (int) e.gid);
+      } catch (Posix.ErrnoException ex) {
+        if (ex.errno != Posix.EPERM && ex.errno != Posix.EINVAL) {
+          throw ex;
+        }
+        refused.putIfAbsent(MetadataCheck.Kind.OWNERS, shown + ": chown " + MetadataCheck.owner(e.uid, e.gid) + ": "
+            + ex.reason);
+      }
       if (e.type != TarEntry.SYMLINK) {
-        Posix.chmod(path, e.mode & 07777);
+        try {
+          Posix.chmod(path, e.mode & 07777);
+        } catch (Posix.ErrnoException ex) {
+          if (ex.errno != Posix.EPERM) {
+            throw ex;
+          }
+          refused.putIfAbsent(MetadataCheck.Kind.MODES, shown + ": chmod " + MetadataCheck.mode(e.mode) + ": "
+              + ex.reason);
+        }
       }
       for (Map.Entry<String, byte[]> x : e.xattrs.entrySet()) {
         try {
           Posix.setXattr(path, x.getKey(), x.getValue());
-        } catch (IOException ex) {
-          throw new IOException("cannot restore xattr " + x.getKey() + " of tar entry '" + e.name + "': "
-              + ex.getMessage(), ex);
+        } catch (Posix.ErrnoException ex) {
+          if (!ex.unsupportedOrRefused() && ex.errno != Posix.E2BIG && ex.errno != Posix.EINVAL) {
+            throw new IOException("cannot restore xattr " + x.getKey() + " of tar entry '" + e.name + "': "
+                + ex.getMessage(), ex);
+          }
+          refused.putIfAbsent(MetadataCheck.isAcl(x.getKey()) ? MetadataCheck.Kind.ACLS : MetadataCheck.Kind.XATTRS,
+              shown + ": xattr " + x.getKey() + ": " + ex.reason);
         }
       }
       Posix.setMtime(path, e.mtimeSeconds, e.mtimeNanos);
+    }
+
+    /** What {@code path} lost of the entry's metadata, read back from the filesystem: kind → an example. */
+    private Map<MetadataCheck.Kind, String> compare(String path, String shown, TarEntry e,
+        Map<MetadataCheck.Kind, String> refused) throws IOException {
+      Map<MetadataCheck.Kind, String> lost = new EnumMap<>(MetadataCheck.Kind.class);
+      FileStat st = Posix.lstat(path);
+      long uid = Integer.toUnsignedLong(st.uid());
+      long gid = Integer.toUnsignedLong(st.gid());
+      if (uid != e.uid || gid != e.gid) {
+        lost.put(MetadataCheck.Kind.OWNERS, refused.getOrDefault(MetadataCheck.Kind.OWNERS, shown + ": owner "
+            + MetadataCheck.owner(e.uid, e.gid) + " is " + MetadataCheck.owner(uid, gid) + " there"));
+      }
+      if (e.type != TarEntry.SYMLINK && (st.mode() & 07777) != (e.mode & 07777)) {
+        lost.put(MetadataCheck.Kind.MODES, refused.getOrDefault(MetadataCheck.Kind.MODES, shown + ": mode "
+            + MetadataCheck.mode(e.mode) + " is " + MetadataCheck.mode(st.mode()) + " there"));
+      }
+      long nanos = ((NanosecondFileStat) st).mTimeNanoSecs();
+      if (st.mtime() != e.mtimeSeconds) {
+        lost.put(MetadataCheck.Kind.MTIMES, shown + ": mtime " + TarWriter.formatTime(e.mtimeSeconds, e.mtimeNanos)
+            + " is " + TarWriter.formatTime(st.mtime(), (int) nanos) + " there");
+      } else if (nanos != e.mtimeNanos) {
+        lost.put(MetadataCheck.Kind.NS_MTIMES, shown + ": mtime " + TarWriter.formatTime(e.mtimeSeconds,
+            e.mtimeNanos) + " is " + TarWriter.formatTime(st.mtime(), (int) nanos) + " there");
+      }
+      for (Map.Entry<String, byte[]> x : e.xattrs.entrySet()) {
+        MetadataCheck.Kind kind = MetadataCheck.isAcl(x.getKey()) ? MetadataCheck.Kind.ACLS
+            : MetadataCheck.Kind.XATTRS;
+        if (lost.containsKey(kind)) {
+          continue;
+        }
+        byte[] got;
+        try {
+          got = Posix.getXattr(path, x.getKey());
+        } catch (Posix.ErrnoException ex) {
+          if (!ex.unsupportedOrRefused()) {
+            throw ex;
+          }
+          got = null;
+        }
+        if (!Arrays.equals(got, x.getValue())) {
+          lost.put(kind, refused.getOrDefault(kind, shown + ": xattr " + x.getKey()
+              + (got == null ? " is missing there" : " has another value there")));
+        }
+      }
+      return lost;
     }
 
     /**
@@ -460,6 +662,15 @@ public final class VolumeArchive {
    * mtime only arrive when the root is a named entry. Does not close either stream.
    */
   public static Stats nest(InputStream volumeTar, String dirName, OutputStream out) throws IOException {
+    return nest(volumeTar, dirName, out, null);
+  }
+
+  /**
+   * As {@link #nest(InputStream, String, OutputStream)}, offering each entry, in its nested form, to
+   * {@code sample} (may be null) for a metadata check through the archive API once the engine extracted it.
+   */
+  public static Stats nest(InputStream volumeTar, String dirName, OutputStream out, MetadataCheck.Sample sample)
+      throws IOException {
     String dir = SaveArchive.normalize(dirName);
     if (dir.isEmpty() || dir.contains("/")) {
       throw new IllegalArgumentException("dirName must be one path element, got '" + dirName + "'");
@@ -470,6 +681,9 @@ public final class VolumeArchive {
         e.linkName = dir + "/" + safeRelative(e.linkName, e.name);
       }
       e.name = rel.isEmpty() ? dir + "/" : dir + "/" + rel + (e.isDirectory() ? "/" : "");
+      if (sample != null) {
+        sample.offer(e);
+      }
       return true;
     });
   }
@@ -497,7 +711,7 @@ public final class VolumeArchive {
         while ((n = r.read(buf, 0, buf.length)) > 0) {
           w.write(buf, 0, n);
         }
-        w.closeEntry(e.size);
+        w.closeEntry();
       }
     }
     w.finish();
@@ -546,18 +760,30 @@ public final class VolumeArchive {
   }
 
 
-  /** Counts of what went through. */
+  /** Counts of what went through, and for an extract what the filesystem kept of its metadata. */
   public static final class Stats {
     private final long entries;
     private final long bytes;
+    private final MetadataCheck metadata;
 
-    private Stats(long entries, long bytes) {
+    private Stats(long entries, long bytes, MetadataCheck metadata) {
       this.entries = entries;
       this.bytes = bytes;
+      this.metadata = metadata;
     }
 
     public static Stats of(long entries, long bytes) {
-      return new Stats(entries, bytes);
+      return new Stats(entries, bytes, null);
+    }
+
+    /** This, with the metadata check of the volume. */
+    public Stats withMetadata(MetadataCheck check) {
+      return new Stats(entries, bytes, check);
+    }
+
+    /** What the target kept of the metadata ({@link #extract}, or a check through the archive API); or null. */
+    public MetadataCheck metadata() {
+      return metadata;
     }
 
     public long entries() {

@@ -4,6 +4,8 @@ import io.jmigrate.backup.Consistency;
 import io.jmigrate.backup.VolumeSources;
 import io.jmigrate.job.Durations;
 import io.jmigrate.restore.RestoreRunner;
+import io.jmigrate.restore.VolumeRenames;
+import io.jmigrate.store.StoreOptions;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -66,6 +68,26 @@ final class Converters {
   static final class WriterConverter extends LowerCaseEnum<RestoreRunner.VolumeWriter> {
     WriterConverter() {
       super(RestoreRunner.VolumeWriter.class);
+    }
+  }
+
+  /** --s3-chunked-signing: auto, on or off. */
+  static final class ChunkedSigningConverter extends LowerCaseEnum<StoreOptions.ChunkedSigning> {
+    ChunkedSigningConverter() {
+      super(StoreOptions.ChunkedSigning.class);
+    }
+  }
+
+  /** --volume-prefix: what can start a Docker volume name ({@link VolumeRenames#checkPrefix}). */
+  static final class VolumePrefixConverter implements ITypeConverter<String> {
+    @Override
+    public String convert(String value) {
+      try {
+        VolumeRenames.checkPrefix(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+      return value;
     }
   }
 

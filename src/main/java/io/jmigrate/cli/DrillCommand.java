@@ -50,9 +50,14 @@ final class DrillCommand implements Callable<Integer> {
       description = "How long the clone may take to run or turn healthy, and the check to finish (default 120).")
   long timeout;
 
+  @Option(names = "--strict-metadata",
+      description = "Fail the drill when the host's filesystem drops volume metadata (owners, modes, xattrs, ACLs, "
+          + "mtimes) instead of warning.")
+  boolean strictMetadata;
+
   @Override
   public Integer call() throws Exception {
-    Drill.Options options = new Drill.Options(check, Duration.ofSeconds(timeout));
+    Drill.Options options = new Drill.Options(check, Duration.ofSeconds(timeout), strictMetadata);
     Drill.Report r;
     try (Store store = repo.openExisting();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "drill " + snapshot, Duration.ofMinutes(10))) {

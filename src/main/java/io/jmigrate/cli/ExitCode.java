@@ -3,6 +3,7 @@ package io.jmigrate.cli;
 import io.jmigrate.backup.BackupException;
 import io.jmigrate.blob.DigestMismatchException;
 import io.jmigrate.engine.EngineException;
+import io.jmigrate.restore.MetadataLossException;
 import io.jmigrate.restore.PreflightException;
 import io.jmigrate.snapshot.SnapshotException;
 import io.jmigrate.store.StoreException;
@@ -36,6 +37,11 @@ public final class ExitCode {
   public static final int PARTIAL = 9;
   /** A restore drill failed: the snapshot did not restore, did not come up, or failed its check. */
   public static final int DRILL_FAILED = 10;
+  /**
+   * With --strict-metadata: the target's filesystem dropped volume metadata (owners, modes, xattrs, ACLs, mtimes),
+   * or it could not be checked; everything created was removed.
+   */
+  public static final int METADATA_LOST = 11;
   /** Stopped by Ctrl-C (the JVM reports 143 for SIGTERM). */
   public static final int INTERRUPTED = 130;
 
@@ -55,6 +61,7 @@ public final class ExitCode {
     m.put("  8", "repository locked by another jmigrate");
     m.put("  9", "partly succeeded: some containers or jobs failed");
     m.put(" 10", "drill failed: the snapshot did not restore, come up or pass its check");
+    m.put(" 11", "--strict-metadata: the target's filesystem dropped volume metadata (rolled back)");
     m.put("130", "interrupted (143 for SIGTERM)");
     return m;
   }
@@ -69,6 +76,9 @@ public final class ExitCode {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof PreflightException) {
         return REFUSED;
+      }
+      if (c instanceof MetadataLossException) {
+        return METADATA_LOST;
       }
       if (c instanceof SnapshotException) {
         SnapshotException s = (SnapshotException) c;

@@ -110,6 +110,11 @@ final class MigrateCommand implements Callable<Integer> {
           + "the engine's archive API; direct; archive.")
   RestoreRunner.VolumeWriter volumeWriter;
 
+  @Option(names = "--strict-metadata",
+      description = "Fail and roll back (exit 11) when the target's filesystem drops volume metadata (owners, modes, "
+          + "xattrs, ACLs, mtimes) instead of warning.")
+  boolean strictMetadata;
+
   @Override
   public Integer call() throws Exception {
     if (containers.isEmpty() && project == null) {
@@ -124,7 +129,7 @@ final class MigrateCommand implements Callable<Integer> {
     MigrationRunner.Options options = new MigrationRunner.Options(keepRunning, replace, removeSource, removeVolumes,
         stopTimeout == null ? null : Duration.ofSeconds(stopTimeout), Duration.ofSeconds(waitTimeout),
         volumeReader, volumeWriter,
-        Duration.ofSeconds(cleanupTimeout), check, Version.get());
+        Duration.ofSeconds(cleanupTimeout), check, Version.get(), strictMetadata);
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     try (Engine source = HostMixin.connect(sourceHost, spec.commandLine());

@@ -33,6 +33,12 @@ public final class RepoMixin {
       description = "Send request checksums only when S3 requires them; many S3-compatible servers need this.")
   boolean s3ChecksumWhenRequired;
 
+  @Option(names = "--s3-chunked-signing", paramLabel = "auto|on|off",
+      converter = Converters.ChunkedSigningConverter.class,
+      description = "Sign streamed S3 uploads in chunks (aws-chunked, over http). auto (default): off with "
+          + "--s3-endpoint, since some S3-compatible servers store the chunk framing as data; on: the SDK's default.")
+  StoreOptions.ChunkedSigning s3ChunkedSigning;
+
   @Option(names = "--s3-part-size", paramLabel = "BYTES", description = "Multipart part size (default 8 MiB).")
   long s3PartSize;
 
@@ -63,6 +69,7 @@ public final class RepoMixin {
           .s3Region(s3Region)
           .s3PathStyle(s3PathStyle)
           .s3ChecksumWhenRequired(s3ChecksumWhenRequired)
+          .s3ChunkedSigning(s3ChunkedSigning)
           .s3PartSize(s3PartSize)
           .s3Concurrency(s3Concurrency)
           .insecureRegistry(insecureRegistry)

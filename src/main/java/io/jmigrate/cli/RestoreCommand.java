@@ -62,10 +62,20 @@ final class RestoreCommand implements Callable<Integer> {
           + "engine's archive API; direct; archive.")
   RestoreRunner.VolumeWriter volumeWriter;
 
+  @Option(names = "--volume-prefix", paramLabel = "PREFIX", converter = Converters.VolumePrefixConverter.class,
+      description = "Restore named volumes as PREFIX+name (captured bind mounts as volumes PREFIX+path), so that a "
+          + "copy runs beside the original without touching its volumes; use with --name (and --no-publish).")
+  String volumePrefix;
+
+  @Option(names = "--strict-metadata",
+      description = "Fail (exit 11, everything created removed) when the target's filesystem drops volume metadata "
+          + "(owners, modes, xattrs, ACLs, mtimes) instead of warning.")
+  boolean strictMetadata;
+
   @Override
   public Integer call() throws Exception {
     RestoreRunner.Options options = new RestoreRunner.Options(name, !noStart, replace, !noPublish,
-        Duration.ofSeconds(waitTimeout), volumeWriter);
+        Duration.ofSeconds(waitTimeout), volumeWriter, volumePrefix, strictMetadata);
     try (Store store = repo.openExisting();
         StoreLock lock = store.lock(Store.LockMode.SHARED, "jmigrate restore", Duration.ofMinutes(10))) {
       SnapshotRepository snapshots = new SnapshotRepository(store);

@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "snapshots", mixinStandardHelpOptions = true,
     header = "List snapshots: id, container, time, host, size, consistency.",
     description = {"List snapshots, oldest first: id, container, time, host, size, consistency; with -v also the "
-        + "image reference an image tool can pull (as --json gives it). A CONTAINER without snapshots exits 3."})
+        + "image reference an image tool can pull (as --json gives it). A CONTAINER without snapshots exits 3; a tag "
+        + "that cannot be read is named and exits 6."})
 final class SnapshotsCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -51,10 +52,10 @@ final class SnapshotsCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     try (Store store = repo.openExisting()) {
       SnapshotRepository snapshots = new SnapshotRepository(store);
-      List<SnapshotSummary> all = snapshots.list();
+      SnapshotRepository.Listing all = snapshots.listing();
       String name = container == null ? null : container.startsWith("/") ? container.substring(1) : container;
-      List<SnapshotSummary> list = name == null ? all
-          : all.stream().filter(s -> s.container().equals(name)).collect(Collectors.toList());
+      SnapshotRepository.Listing listing = name == null ? all : all.of(name);
+      List<SnapshotSummary> list = listing.snapshots();
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       Map<SnapshotSummary, Descriptor> images = new HashMap<>();
@@ -86,11 +87,21 @@ final class SnapshotsCommand implements Callable<Integer> {
         }
       }
       out.flush();
+      if (!listing.unreadable().isEmpty()) {
+        // A tag that cannot be read hides a snapshot: never let that look like a complete listing, nor like a
+        // container without snapshots (its snapshot may be the unreadable one).
+        err.println("jmigrate: " + listing.unreadable().size() + " tag(s) in "
+            + store.location() + " could not be read, so their snapshots are not listed: "
+            + listing.unreadable().stream().map(Object::toString).collect(Collectors.joining("; "))
+            + "; run jmigrate verify");
+        err.flush();
+        return ExitCode.CORRUPT;
+      }
       if (list.isEmpty() && name != null) {
         // A container name with no snapshots is most often a typo or a container that was never backed up: say
         // which containers do have snapshots, and exit like any unknown object (3) so that scripts notice.
         Set<String> have = new TreeSet<>();
-        all.forEach(s -> have.add(s.container()));
+        all.snapshots().forEach(s -> have.add(s.container()));
         err.println("jmigrate: no snapshots of '" + name + "' in " + store.location() + (have.isEmpty()
             ? " (the repository has no snapshots)" : "; it has snapshots of " + String.join(", ", have)));
         err.flush();

@@ -4,9 +4,11 @@ import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.snapshot.SnapshotSummary;
 import io.jmigrate.snapshot.Verifier;
 import io.jmigrate.store.Store;
+import io.jmigrate.store.TagListing;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,7 +20,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "verify", mixinStandardHelpOptions = true,
     header = "Re-read and digest-check every blob of snapshots.",
     description = {"Re-read every blob of the given snapshots (default: all) and check its digest, compressed and "
-        + "uncompressed. Reports every problem; exits 6 when any is found."})
+        + "uncompressed. Reports every problem, a tag or snapshot document that cannot be read included; exits 6 "
+        + "when any is found."})
 final class VerifyCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -37,16 +40,31 @@ final class VerifyCommand implements Callable<Integer> {
     try (Store store = repo.openExisting()) {
       SnapshotRepository repository = new SnapshotRepository(store);
       List<SnapshotSummary> todo = new ArrayList<>();
+      // Tags that cannot be read are snapshots that cannot be verified: corrupt, never skipped.
+      List<TagListing.Unreadable> unreadable = new ArrayList<>();
+      SnapshotRepository.Listing listing = repository.listing();
       if (snapshots.isEmpty()) {
-        todo.addAll(repository.list());
+        todo.addAll(listing.snapshots());
+        unreadable.addAll(listing.unreadable());
       } else {
         for (String q : snapshots) {
-          todo.add(repository.resolve(q));
+          Optional<TagListing.Unreadable> u = listing.unreadable().stream().filter(x -> x.name().equals(q))
+              .findFirst();
+          if (u.isPresent()) {
+            unreadable.add(u.get());
+          } else {
+            todo.add(repository.resolve(q));
+          }
         }
       }
       Verifier verifier = new Verifier(repository);
       PrintWriter out = spec.commandLine().getOut();
-      int bad = 0;
+      int bad = unreadable.size();
+      for (TagListing.Unreadable u : unreadable) {
+        out.println("CORRUPT  " + String.format("%-12s", "?") + "  " + u.name() + ": cannot read tag " + u.name()
+            + " in " + store.location() + ": " + u.problem());
+      }
+      out.flush();
       for (SnapshotSummary s : todo) {
         Verifier.Report r = verifier.verify(s);
         if (r.ok()) {
@@ -61,7 +79,8 @@ final class VerifyCommand implements Callable<Integer> {
         out.flush();
       }
       if (bad > 0) {
-        spec.commandLine().getErr().println("jmigrate: " + bad + " of " + todo.size() + " snapshots in " + store.location()
+        spec.commandLine().getErr().println("jmigrate: " + bad + " of " + (todo.size() + unreadable.size())
+            + " snapshots in " + store.location()
             + " have problems; restore them from another copy (jmigrate copy) or take new backups");
         return ExitCode.CORRUPT;
       }

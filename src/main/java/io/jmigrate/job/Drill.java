@@ -48,13 +48,19 @@ public final class Drill {
    *
    * @param check a command run inside the clone once it is up ({@code sh -c}); null for none
    * @param timeout how long the clone may take to run (or turn healthy), and how long the check may take
+   * @param strictMetadata fail the drill when the host's filesystem drops volume metadata
    */
-  public record Options(String check, Duration timeout) {
+  public record Options(String check, Duration timeout, boolean strictMetadata) {
     public Options {
       Objects.requireNonNull(timeout, "timeout");
       if (timeout.isZero() || timeout.isNegative()) {
         throw new IllegalArgumentException("the drill timeout must be above zero: " + timeout);
       }
+    }
+
+    /** Metadata the host's filesystem drops is a warning, not a failure. */
+    public Options(String check, Duration timeout) {
+      this(check, timeout, false);
     }
   }
 
@@ -114,7 +120,7 @@ public final class Drill {
         LOG.info("drill: restoring snapshot {} of {} on {} as {}", shortId, doc.container().name(), engine.display(),
             clone);
         RestoreRunner.Options ro = new RestoreRunner.Options(clone, true, false, false, options.timeout(),
-            RestoreRunner.VolumeWriter.AUTO);
+            RestoreRunner.VolumeWriter.AUTO, null, options.strictMetadata());
         RestoreRunner.Result res = new RestoreRunner(engine, ro, progress).restore(drillDoc, shortId,
             RestoreRunner.fromRepository(store, snap));
         state = res.state();

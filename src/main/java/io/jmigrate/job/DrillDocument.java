@@ -1,14 +1,9 @@
 package io.jmigrate.job;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.jmigrate.blob.Json;
+import io.jmigrate.restore.VolumeRenames;
 import io.jmigrate.snapshot.SnapshotDocument;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -46,34 +41,28 @@ public final class DrillDocument {
    * @param label the value of the drill label (the snapshot's short id)
    */
   public static SnapshotDocument of(SnapshotDocument doc, String scratch, String label) {
-    Map<String, String> named = new LinkedHashMap<>(); // source (volume name or host path) -> scratch volume
-    List<SnapshotDocument.Volume> volumes = new ArrayList<>();
-    int i = 0;
-    for (SnapshotDocument.Volume v : doc.volumes()) {
-      i++;
+    // Volumes and bind mounts become fresh local volumes, shared with restore --volume-prefix; mounts the snapshot
+    // does not record are dropped, so the clone never mounts the original's paths or volumes.
+    SnapshotDocument renamed = VolumeRenames.apply(doc, (i, v) -> {
       Map<String, String> labels = new TreeMap<>(v.labels() == null ? Map.of() : v.labels());
       labels.put(JobRunner.DRILL_LABEL, label);
       if ("volume".equals(v.type()) && v.anonymous()) {
-        volumes.add(new SnapshotDocument.Volume(v.name(), v.type(), true, "local", Map.of(), labels, v.destination(),
-            null, v.readOnly(), v.content(), v.diffId(), v.uncompressedSize(), v.method()));
-        continue;
+        return new SnapshotDocument.Volume(v.name(), v.type(), true, "local", Map.of(), labels, v.destination(),
+            null, v.readOnly(), v.content(), v.diffId(), v.uncompressedSize(), v.method());
       }
-      String source = "volume".equals(v.type()) ? v.name() : v.source();
       String scratchVolume = scratch + "-" + ("volume".equals(v.type()) ? clean(v.name()) : "bind" + i);
-      named.put(source, scratchVolume);
-      volumes.add(new SnapshotDocument.Volume(scratchVolume, "volume", false, "local", Map.of(), labels,
-          v.destination(), null, v.readOnly(), v.content(), v.diffId(), v.uncompressedSize(), v.method()));
-    }
+      return new SnapshotDocument.Volume(scratchVolume, "volume", false, "local", Map.of(), labels,
+          v.destination(), null, v.readOnly(), v.content(), v.diffId(), v.uncompressedSize(), v.method());
+    }, false);
 
-    ObjectNode inspect = doc.container().inspect().deepCopy();
+    ObjectNode inspect = renamed.container().inspect();
     inspect.put("Name", "/" + scratch);
     ObjectNode config = inspect.path("Config").isObject() ? (ObjectNode) inspect.get("Config") : inspect.putObject("Config");
     ObjectNode labels = config.path("Labels").isObject() ? (ObjectNode) config.get("Labels") : config.putObject("Labels");
     labels.put(JobRunner.DRILL_LABEL, label);
     config.remove("MacAddress");
 
-    ObjectNode host = inspect.path("HostConfig").isObject() ? (ObjectNode) inspect.get("HostConfig")
-        : inspect.putObject("HostConfig");
+    ObjectNode host = (ObjectNode) inspect.get("HostConfig");
     host.put("NetworkMode", "none");
     host.remove("PortBindings");
     host.put("PublishAllPorts", false);
@@ -90,79 +79,13 @@ public final class DrillDocument {
     if (host.path("PidMode").asText("").startsWith("container:")) {
       host.put("PidMode", "");
     }
-    rewriteBinds(host, named);
-    rewriteMounts(host, named);
     ObjectNode ns = inspect.path("NetworkSettings").isObject() ? (ObjectNode) inspect.get("NetworkSettings")
         : inspect.putObject("NetworkSettings");
     ns.putObject("Networks");
 
     return new SnapshotDocument(doc.schemaVersion(), doc.tool(),
-        new SnapshotDocument.Container(scratch, doc.container().id(), inspect), doc.image(), volumes, List.of(),
-        doc.consistency(), doc.source(), doc.times());
-  }
-
-  /** {@code SRC:DST[:OPTS]}: a named volume or host path becomes its scratch volume; only ro/rw options stay. */
-  private static void rewriteBinds(ObjectNode host, Map<String, String> named) {
-    if (!host.path("Binds").isArray()) {
-      return;
-    }
-    ArrayNode out = Json.MAPPER.createArrayNode();
-    for (JsonNode b : host.path("Binds")) {
-      String[] parts = b.asText().split(":", 3);
-      if (parts.length < 2) {
-        out.add(b.asText());
-        continue;
-      }
-      // A mount the snapshot does not record (e.g. a bound file such as docker.sock) is left out: the clone never
-      // mounts the original's paths or volumes.
-      String target = named.get(parts[0]);
-      String opts = "";
-      if (parts.length == 3) {
-        List<String> keep = new ArrayList<>();
-        for (String o : parts[2].split(",")) {
-          if (o.equals("ro") || o.equals("rw")) {
-            keep.add(o);
-          }
-        }
-        opts = keep.isEmpty() ? "" : ":" + String.join(",", keep);
-      }
-      if (target != null) {
-        out.add(target + ":" + parts[1] + opts);
-      }
-    }
-    host.set("Binds", out);
-  }
-
-  /** {@code --mount} entries: volumes and binds become the scratch volumes, without driver or bind options. */
-  private static void rewriteMounts(ObjectNode host, Map<String, String> named) {
-    if (!host.path("Mounts").isArray()) {
-      return;
-    }
-    ArrayNode out = Json.MAPPER.createArrayNode();
-    for (JsonNode m : host.path("Mounts")) {
-      String type = m.path("Type").asText("").toLowerCase(Locale.ROOT);
-      if (!type.equals("volume") && !type.equals("bind")) {
-        out.add(m.deepCopy());
-        continue;
-      }
-      if (type.equals("volume") && !m.hasNonNull("Source")) {
-        out.add(m.deepCopy()); // anonymous: the restore names its fresh volume
-        continue;
-      }
-      String target = named.get(m.path("Source").asText());
-      if (target == null) {
-        continue;
-      }
-      ObjectNode n = Json.newObject();
-      n.put("Type", "volume");
-      n.put("Source", target);
-      n.set("Target", m.path("Target").deepCopy());
-      if (m.path("ReadOnly").asBoolean(false)) {
-        n.put("ReadOnly", true);
-      }
-      out.add(n);
-    }
-    host.set("Mounts", out);
+        new SnapshotDocument.Container(scratch, doc.container().id(), inspect), doc.image(), renamed.volumes(),
+        List.of(), doc.consistency(), doc.source(), doc.times());
   }
 
   private static String clean(String name) {

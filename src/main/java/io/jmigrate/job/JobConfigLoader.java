@@ -6,6 +6,7 @@ import io.jmigrate.job.YamlNode.MapNode;
 import io.jmigrate.job.YamlNode.Scalar;
 import io.jmigrate.snapshot.RetentionException;
 import io.jmigrate.snapshot.RetentionPolicy;
+import io.jmigrate.store.StoreOptions;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
@@ -47,7 +48,8 @@ public final class JobConfigLoader {
   static final List<String> HOOKS_KEYS = List.of("pre", "post");
   static final List<String> HOOK_KEYS = List.of("command", "timeout", "on-error", "container");
   static final List<String> REPOSITORY_KEYS =
-      List.of("url", "s3-endpoint", "s3-region", "s3-path-style", "s3-checksum", "insecure-registry");
+      List.of("url", "s3-endpoint", "s3-region", "s3-path-style", "s3-checksum", "s3-chunked-signing",
+          "insecure-registry");
   static final List<String> NOTIFY_KEYS = List.of("webhook", "on");
 
   /** What consistency errors say is expected. */
@@ -354,6 +356,7 @@ public final class JobConfigLoader {
       String region = null;
       Boolean pathStyle = null;
       RepositoryConfig.S3Checksum checksum = RepositoryConfig.S3Checksum.WHEN_SUPPORTED;
+      StoreOptions.ChunkedSigning chunked = StoreOptions.ChunkedSigning.AUTO;
       boolean insecure = false;
       for (MapNode.Entry e : m.entries().values()) {
         String p = path + "." + e.key;
@@ -398,6 +401,21 @@ public final class JobConfigLoader {
                     + "\"; expected when-supported (the SDK default) or when-required (for S3-compatible servers)"));
             break;
           }
+          case "s3-chunked-signing": {
+            if (e.value instanceof Scalar && ((Scalar) e.value).kind == Scalar.Kind.BOOLEAN) {
+              // YAML 1.1 reads a bare on/off (and true/false, yes/no) as a boolean.
+              chunked = bool(e.value, p) ? StoreOptions.ChunkedSigning.ON : StoreOptions.ChunkedSigning.OFF;
+              break;
+            }
+            String c = string(e.value, p, "auto, on or off");
+            try {
+              chunked = StoreOptions.ChunkedSigning.parse(c);
+            } catch (IllegalArgumentException ex) {
+              throw at(e.value, p + ": bad value \"" + c + "\"; expected auto (off for an s3-endpoint, the SDK's"
+                  + " default for AWS), on or off");
+            }
+            break;
+          }
           case "insecure-registry":
             insecure = bool(e.value, p);
             break;
@@ -405,7 +423,7 @@ public final class JobConfigLoader {
             break;
         }
       }
-      return new RepositoryConfig(url, endpoint, region, pathStyle, checksum, insecure);
+      return new RepositoryConfig(url, endpoint, region, pathStyle, checksum, chunked, insecure);
     }
     return RepositoryConfig.of(url(v, path));
   }

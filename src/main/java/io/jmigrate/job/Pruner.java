@@ -138,7 +138,15 @@ public final class Pruner {
   /** As {@link #prune}, for a caller that holds the EXCLUSIVE lock already. */
   public Report pruneLocked(Store store, List<Scope> scopes) throws StoreException, JobException {
     SnapshotRepository repo = new SnapshotRepository(store);
-    List<SnapshotSummary> all = repo.list();
+    SnapshotRepository.Listing listing = repo.listing();
+    if (!listing.unreadable().isEmpty()) {
+      // The blobs of a snapshot whose tag cannot be read look unreferenced: collecting garbage would delete them.
+      throw new JobException("cannot prune " + store.location() + ": " + listing.unreadable().size()
+          + " tag(s) cannot be read: " + listing.unreadable().stream().map(Object::toString)
+              .collect(java.util.stream.Collectors.joining("; "))
+          + "; nothing was forgotten or deleted; run `jmigrate verify`, then repair or delete those tags");
+    }
+    List<SnapshotSummary> all = listing.snapshots();
     Map<String, List<RetentionPlan.Decision>> kept = new LinkedHashMap<>();
     List<Forgotten> forget = plan(all, scopes, kept);
     for (Forgotten f : forget) {

@@ -17,11 +17,12 @@ import java.util.regex.Pattern;
  * @param s3Region null for the SDK's region chain
  * @param s3PathStyle null for the store's default (path style when an endpoint is set)
  * @param s3Checksum when the S3 client sends checksums
+ * @param s3ChunkedSigning whether streamed S3 bodies may be signed in chunks (aws-chunked)
  * @param insecureRegistry allow plain http to a registry that is not on loopback
  */
 public record RepositoryConfig(
     String url, String s3Endpoint, String s3Region, Boolean s3PathStyle, S3Checksum s3Checksum,
-    boolean insecureRegistry) {
+    StoreOptions.ChunkedSigning s3ChunkedSigning, boolean insecureRegistry) {
 
   /** What the error messages say is expected. */
   public static final String EXPECTED_URL =
@@ -55,11 +56,13 @@ public record RepositoryConfig(
   public RepositoryConfig {
     Objects.requireNonNull(url, "url");
     Objects.requireNonNull(s3Checksum, "s3Checksum");
+    Objects.requireNonNull(s3ChunkedSigning, "s3ChunkedSigning");
   }
 
   /** A repository with default options. */
   public static RepositoryConfig of(String url) {
-    return new RepositoryConfig(url, null, null, null, S3Checksum.WHEN_SUPPORTED, false);
+    return new RepositoryConfig(url, null, null, null, S3Checksum.WHEN_SUPPORTED, StoreOptions.ChunkedSigning.AUTO,
+        false);
   }
 
   /** Which store this URL opens. */
@@ -74,6 +77,7 @@ public record RepositoryConfig(
         .s3Region(s3Region)
         .s3PathStyle(s3PathStyle)
         .s3ChecksumWhenRequired(s3Checksum == S3Checksum.WHEN_REQUIRED)
+        .s3ChunkedSigning(s3ChunkedSigning)
         .insecureRegistry(insecureRegistry)
         .build();
   }

@@ -15,6 +15,7 @@ import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.Shutdown;
 import io.jmigrate.restore.ContainerSpec;
+import io.jmigrate.restore.MetadataLossException;
 import io.jmigrate.restore.Preflight;
 import io.jmigrate.restore.PreflightException;
 import io.jmigrate.restore.Readiness;
@@ -77,10 +78,21 @@ public final class MigrationRunner {
   private static final DateTimeFormatter LABEL =
       DateTimeFormatter.ofPattern("'m-'yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
 
-  /** How to migrate. */
+  /**
+   * How to migrate. {@code strictMetadata} makes metadata that the target's filesystem dropped a failure (rolled
+   * back) instead of a warning.
+   */
   public record Options(boolean keepRunning, boolean replace, boolean removeSource, boolean removeVolumes,
       Duration stopTimeout, Duration waitTimeout, VolumeSources.Reader reader, RestoreRunner.VolumeWriter writer,
-      Duration cleanupTimeout, boolean checkOnly, String toolVersion) {
+      Duration cleanupTimeout, boolean checkOnly, String toolVersion, boolean strictMetadata) {
+    /** Metadata losses as warnings. */
+    public Options(boolean keepRunning, boolean replace, boolean removeSource, boolean removeVolumes,
+        Duration stopTimeout, Duration waitTimeout, VolumeSources.Reader reader, RestoreRunner.VolumeWriter writer,
+        Duration cleanupTimeout, boolean checkOnly, String toolVersion) {
+      this(keepRunning, replace, removeSource, removeVolumes, stopTimeout, waitTimeout, reader, writer,
+          cleanupTimeout, checkOnly, toolVersion, false);
+    }
+
     public static Options defaults(String toolVersion) {
       return new Options(false, false, false, false, null, Duration.ofSeconds(120), VolumeSources.Reader.AUTO,
           RestoreRunner.VolumeWriter.AUTO, Duration.ofSeconds(60), false, toolVersion);
@@ -281,7 +293,7 @@ public final class MigrationRunner {
       t.setDaemon(true);
       return t;
     });
-    TargetBuilder build = new TargetBuilder(target, journal, options.writer());
+    TargetBuilder build = new TargetBuilder(target, journal, options.writer(), options.strictMetadata());
     Map<String, TargetVolume> volumes = new LinkedHashMap<>();
     Freeze freeze = null;
     Instant stopAt = null;
@@ -518,7 +530,7 @@ public final class MigrationRunner {
    */
   private void finalPass(List<Member> members, Map<String, TargetVolume> volumes, TargetBuilder build,
       TargetJournal journal, Rollback rollback, ExecutorService pool)
-      throws EngineException, IOException, InterruptedException {
+      throws EngineException, IOException, InterruptedException, MetadataLossException {
     Map<Member, Future<Digest>> uppers = new LinkedHashMap<>();
     Map<Member, Future<String>> commits = new LinkedHashMap<>();
     for (Member m : members) {
@@ -589,7 +601,7 @@ public final class MigrationRunner {
    * changed ones in the final pass), directly when the target is this machine, else through a helper container.
    */
   private void fillVolumes(TargetBuilder build, Map<String, TargetVolume> volumes, Member m)
-      throws EngineException, IOException, InterruptedException {
+      throws EngineException, IOException, InterruptedException, MetadataLossException {
     Map<String, String> viaHelper = new LinkedHashMap<>();
     Map<String, TargetBuilder.TarSource> tars = new LinkedHashMap<>();
     Map<String, String> what = new LinkedHashMap<>();
@@ -618,13 +630,15 @@ public final class MigrationRunner {
       String label = describe(mount);
       if (build.writesDirect(v.hostDir, label)) {
         HashedTar in = HashedTar.open(v.name, src);
+        VolumeArchive.Stats stats;
         try (in; TransferListener.Transfer t = progress.start(m.name() + ": " + label, -1)) {
-          v.empty = TargetBuilder.holdsNothing(TargetBuilder.fillDirect(new CountingInputStream(in, t),
-              Path.of(v.hostDir)));
+          stats = TargetBuilder.fillDirect(new CountingInputStream(in, t), Path.of(v.hostDir));
         }
+        v.empty = TargetBuilder.holdsNothing(stats);
         v.diffId = in.diffId();
         v.bytes = in.bytes();
         sent(m, v);
+        build.checkMetadata(m.name() + ": " + label, stats);
       } else {
         String key = Integer.toString(viaHelper.size());
         viaHelper.put(key, v.name);

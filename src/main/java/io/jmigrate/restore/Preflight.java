@@ -75,7 +75,8 @@ public final class Preflight {
       }
       if (!v.anonymous() && !replace && target.findVolume(v.name()).isPresent()) {
         problems.add("a volume named " + v.name() + " already exists" + where
-            + ": remove it (after saving its data) or use --replace");
+            + ": remove it (after saving its data), use --replace"
+            + (migration ? "" : ", or restore a copy beside it with --volume-prefix PREFIX"));
       }
     }
     if (publishPorts) {

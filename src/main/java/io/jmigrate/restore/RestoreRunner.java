@@ -48,9 +48,26 @@ public final class RestoreRunner {
     ARCHIVE
   }
 
-  /** How to restore. {@code name} null keeps the snapshot's container name. */
+  /**
+   * How to restore. {@code name} null keeps the snapshot's container name; {@code volumePrefix}, when not null,
+   * restores named volumes and captured bind mounts into fresh volumes named with it ({@link
+   * VolumeRenames#withPrefix}), so that a copy can run beside the original; {@code strictMetadata} makes any
+   * metadata the target's filesystem dropped a failure instead of a warning.
+   */
   public record Options(String name, boolean start, boolean replace, boolean publishPorts, Duration waitTimeout,
-      VolumeWriter writer) {
+      VolumeWriter writer, String volumePrefix, boolean strictMetadata) {
+    public Options {
+      if (volumePrefix != null) {
+        VolumeRenames.checkPrefix(volumePrefix);
+      }
+    }
+
+    /** Without a volume prefix, metadata losses as warnings. */
+    public Options(String name, boolean start, boolean replace, boolean publishPorts, Duration waitTimeout,
+        VolumeWriter writer) {
+      this(name, start, replace, publishPorts, waitTimeout, writer, null, false);
+    }
+
     public static Options defaults() {
       return new Options(null, true, false, true, Duration.ofSeconds(120), VolumeWriter.AUTO);
     }
@@ -132,9 +149,11 @@ public final class RestoreRunner {
    * @throws PreflightException when a check failed; nothing was changed
    * @throws RestoreException when a later step failed; everything created was removed
    */
-  public Result restore(SnapshotDocument doc, String label, Content content)
+  public Result restore(SnapshotDocument snapshotDoc, String label, Content content)
       throws EngineException, PreflightException, RestoreException {
     Instant started = Instant.now();
+    SnapshotDocument doc = options.volumePrefix() == null ? snapshotDoc
+        : VolumeRenames.withPrefix(snapshotDoc, options.volumePrefix());
     String name = options.name() != null ? options.name() : doc.container().name();
     String imageId = doc.image().id();
     boolean imagePresent = target.findImage(imageId).isPresent();
@@ -151,7 +170,7 @@ public final class RestoreRunner {
 
     String imageRef = IMAGE_REPO + name.toLowerCase().replaceAll("[^a-z0-9_.-]", "-") + ":" + label;
     try (TargetJournal journal = new TargetJournal(target)) {
-      TargetBuilder build = new TargetBuilder(target, journal, options.writer());
+      TargetBuilder build = new TargetBuilder(target, journal, options.writer(), options.strictMetadata());
       try {
         if (options.replace()) {
           replaceExisting(doc, name);
@@ -258,7 +277,8 @@ public final class RestoreRunner {
   }
 
   private long restoreVolumes(SnapshotDocument doc, Content content, String imageRef, TargetBuilder build,
-      Map<String, String> anonymous, Set<String> emptyVolumes) throws EngineException, IOException {
+      Map<String, String> anonymous, Set<String> emptyVolumes)
+      throws EngineException, IOException, MetadataLossException {
     List<SnapshotDocument.Volume> volumes = doc.volumes();
     Map<String, String> viaHelper = new LinkedHashMap<>();
     Map<String, TargetBuilder.TarSource> tars = new LinkedHashMap<>();
@@ -286,12 +306,15 @@ public final class RestoreRunner {
       bytes += Math.max(0, v.uncompressedSize());
       int index = j;
       if (build.writesDirect(hostDir, describe(v))) {
+        VolumeArchive.Stats filled;
         try (InputStream in = counted(content, index, v)) {
-          if (TargetBuilder.holdsNothing(TargetBuilder.fillDirect(in, Path.of(hostDir)))) {
-            emptyVolumes.add(v.destination());
-          }
+          filled = TargetBuilder.fillDirect(in, Path.of(hostDir));
         }
         LOG.info("filled {} directly at {}", describe(v), hostDir);
+        if (TargetBuilder.holdsNothing(filled)) {
+          emptyVolumes.add(v.destination());
+        }
+        build.checkMetadata(describe(v), filled);
       } else {
         String key = Integer.toString(j);
         viaHelper.put(key, source);

@@ -2,6 +2,7 @@ package io.jmigrate.restore;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jmigrate.archive.MetadataCheck;
 import io.jmigrate.archive.VolumeArchive;
 import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Json;
@@ -37,11 +38,23 @@ public final class TargetBuilder {
   private final Engine target;
   private final TargetJournal journal;
   private final RestoreRunner.VolumeWriter writer;
+  private final boolean strictMetadata;
 
+  /** A builder that reports metadata the target's filesystem dropped as warnings. */
   public TargetBuilder(Engine target, TargetJournal journal, RestoreRunner.VolumeWriter writer) {
+    this(target, journal, writer, false);
+  }
+
+  /**
+   * A builder; {@code strictMetadata} makes {@link #checkMetadata} fail when a volume's metadata was dropped
+   * (or, for xattrs and ACLs, could not be checked) instead of warning.
+   */
+  public TargetBuilder(Engine target, TargetJournal journal, RestoreRunner.VolumeWriter writer,
+      boolean strictMetadata) {
     this.target = target;
     this.journal = journal;
     this.writer = writer;
+    this.strictMetadata = strictMetadata;
   }
 
   /** A volume created on the target: its name and its host directory (the engine's Mountpoint, may be null). */
@@ -159,6 +172,41 @@ public final class TargetBuilder {
   }
 
   /**
+   * Reports what the target's filesystem kept of the metadata of the volume just filled ({@code what}, e.g.
+   * "volume data"): one warning line naming every kind it dropped, with counts and examples, or with
+   * {@code --strict-metadata} a failure. Metadata the archive API cannot return (xattrs, ACLs, sub-second mtimes)
+   * is reported as not checked, never as kept; under --strict-metadata unchecked xattrs and ACLs fail too, while
+   * unchecked sub-second mtimes, which every file has, are only reported.
+   *
+   * @throws MetadataLossException with --strict-metadata, when something was dropped or could not be checked
+   */
+  public void checkMetadata(String what, VolumeArchive.Stats filled) throws MetadataLossException {
+    MetadataCheck check = filled == null ? null : filled.metadata();
+    if (check == null) {
+      return;
+    }
+    String line = check.summary(what + " on " + target.display());
+    if (line == null) {
+      LOG.info("{}: owners, modes, xattrs, ACLs and mtimes of {} entries read back on {}: all kept", what,
+          check.checked(), target.display());
+      return;
+    }
+    // Sub-second mtimes the archive API cannot return are on nearly every file: reported, not warned about.
+    boolean unchecked = check.unchecked(MetadataCheck.Kind.XATTRS) > 0 || check.unchecked(MetadataCheck.Kind.ACLS) > 0
+        || check.unreadable() > 0;
+    if (strictMetadata && (check.lossy() || unchecked)) {
+      throw new MetadataLossException(line + "; --strict-metadata refuses this: restore onto a filesystem that"
+          + " keeps them (not NFS with root_squash, vfat or ramfs)" + (check.lossy() ? "" : ", with the direct"
+          + " volume writer (jmigrate as root on the target host)") + ", or drop --strict-metadata to accept it");
+    }
+    if (check.lossy() || unchecked) {
+      LOG.warn("warning: {}", line);
+    } else {
+      LOG.info("{}", line);
+    }
+  }
+
+  /**
    * True when a filled volume holds nothing but its root directory. The engine seeds such a volume with the
    * image's files at the mount path when the container is created (docs/engine-notes.md, "Copy-up trap"), so its
    * mount must say "nocopy" ({@link ContainerSpec#withoutCopyUp}).
@@ -176,7 +224,8 @@ public final class TargetBuilder {
    * Returns what went into each, by key.
    */
   public Map<String, VolumeArchive.Stats> fillThroughHelper(String image, Map<String, String> sources,
-      Map<String, TarSource> tars, Map<String, String> what) throws EngineException, IOException {
+      Map<String, TarSource> tars, Map<String, String> what)
+      throws EngineException, IOException, MetadataLossException {
     ObjectNode body = Json.newObject();
     body.put("Image", image);
     ArrayNode entry = body.putArray("Entrypoint");
@@ -199,14 +248,28 @@ public final class TargetBuilder {
     try {
       for (Map.Entry<String, String> e : dirs.entrySet()) {
         String dir = e.getValue();
+        String label = what.getOrDefault(e.getKey(), e.getKey());
         AtomicReference<VolumeArchive.Stats> stats = new AtomicReference<>();
+        MetadataCheck.Sample sample = new MetadataCheck.Sample();
         try (InputStream in = tars.get(e.getKey()).open();
-            InputStream nested = Pipe.produce("nest-" + dir, out -> stats.set(VolumeArchive.nest(in, dir, out)))) {
+            InputStream nested = Pipe.produce("nest-" + dir,
+                out -> stats.set(VolumeArchive.nest(in, dir, out, sample)))) {
           target.putArchive(helper, HELPER_ROOT, nested);
         }
+        LOG.info("filled {} through the archive API", label);
+        // Read a sample back while the helper still mounts the volume: the engine's extractor skips xattrs the
+        // filesystem refuses, and chown may be ignored (NFS root_squash), without an error (moby pkg/archive).
+        MetadataCheck check = MetadataCheck.verify(sample, sampled -> {
+          try {
+            return target.getArchive(helper, HELPER_ROOT + sampled);
+          } catch (EngineException ex) {
+            throw new IOException(ex.getMessage(), ex);
+          }
+        });
         // The producer set the stats before it ended the stream the engine read to its end.
-        filled.put(e.getKey(), stats.get());
-        LOG.info("filled {} through the archive API", what.getOrDefault(e.getKey(), e.getKey()));
+        VolumeArchive.Stats done = stats.get().withMetadata(check);
+        filled.put(e.getKey(), done);
+        checkMetadata(label, done);
       }
       return filled;
     } finally {

@@ -10,6 +10,7 @@ import io.jmigrate.blob.MediaTypes;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
 import io.jmigrate.store.Tag;
+import io.jmigrate.store.TagListing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -53,14 +54,49 @@ public final class SnapshotRepository {
     return store;
   }
 
-  /** Every snapshot in the repository, oldest first. */
+  /**
+   * Every snapshot in the repository, oldest first; a tag that cannot be read is skipped with a warning.
+   * {@link #listing()} reports those to callers that must fail on them.
+   */
   public List<SnapshotSummary> list() throws StoreException {
+    Listing l = listing();
+    for (TagListing.Unreadable u : l.unreadable()) {
+      LOG.warn("ignoring tag {} in {}: {}; run jmigrate verify", u.name(), store.location(), u.problem());
+    }
+    return l.snapshots();
+  }
+
+  /** The snapshots, oldest first, and the tags that exist but could not be read as snapshots. */
+  public record Listing(List<SnapshotSummary> snapshots, List<TagListing.Unreadable> unreadable) {
+    /** Only {@code container}'s snapshots (a leading "/" ignored); the unreadable tags stay, whoever's they were. */
+    public Listing of(String container) {
+      String name = stripSlash(container);
+      return new Listing(snapshots.stream().filter(s -> s.container().equals(name)).collect(Collectors.toList()),
+          unreadable);
+    }
+  }
+
+  /**
+   * Every snapshot, and every tag that could not be read as one: its content is not a descriptor, or it carries
+   * jmigrate's container annotation but not a readable creation time or size. (A tag without jmigrate's
+   * annotations is some other image a registry repository may hold, not a damaged snapshot.)
+   */
+  public Listing listing() throws StoreException {
+    TagListing tags = store.tagListing();
     List<SnapshotSummary> out = new ArrayList<>();
-    for (Tag t : store.listTags()) {
-      SnapshotSummary.fromTag(t).ifPresent(out::add);
+    List<TagListing.Unreadable> bad = new ArrayList<>(tags.unreadable());
+    for (Tag t : tags.tags()) {
+      Optional<SnapshotSummary> s = SnapshotSummary.fromTag(t);
+      if (s.isPresent()) {
+        out.add(s.get());
+      } else if (t.target().annotation(SnapshotSummary.CONTAINER) != null) {
+        bad.add(new TagListing.Unreadable(t.name(), "its index annotations lack a readable "
+            + SnapshotSummary.CREATED + " or " + SnapshotSummary.SIZE));
+      }
     }
     out.sort(Comparator.comparing(SnapshotSummary::created).thenComparing(SnapshotSummary::tag));
-    return out;
+    bad.sort(Comparator.comparing(TagListing.Unreadable::name));
+    return new Listing(out, bad);
   }
 
   /** The snapshots of one container, oldest first. */

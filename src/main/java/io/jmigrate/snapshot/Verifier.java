@@ -39,6 +39,15 @@ public final class Verifier {
     } catch (SnapshotException e) {
       problems.add(e.getMessage());
       return new Report(s, problems, 0, 0);
+    } catch (StoreException e) {
+      // A missing or damaged index, manifest or document makes the snapshot unreadable: corrupt, and the other
+      // snapshots are still verified. A repository that cannot be reached is not a verdict on the snapshot.
+      if (e.kind() != StoreException.Kind.NOT_FOUND && e.kind() != StoreException.Kind.CORRUPT
+          && e.kind() != StoreException.Kind.INVALID) {
+        throw e;
+      }
+      problems.add("cannot read snapshot " + s.shortId() + ": " + e.getMessage());
+      return new Report(s, problems, 0, 0);
     }
     Store store = repo.store();
     String id = s.shortId();

@@ -168,14 +168,24 @@ public final class LocalStore implements Store {
   @Override
   public BlobUpload startUpload() throws StoreException {
     ensureLayout();
+    // Registered before the temp file exists, and refused once a stop began: no temp file appears after the
+    // stop's abort (see Staging).
+    Staging.Token staged = Staging.upload("stage a blob in " + root);
     Path temp = null;
     try {
       temp = newTemp("blob");
       FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE);
-      return new LocalUpload(temp, channel);
+      LocalUpload up = new LocalUpload(temp, channel, staged);
+      staged.onStop(up::abort);
+      return up;
     } catch (IOException e) {
       deleteQuietly(temp);
+      staged.close();
       throw failure("stage a blob", e);
+    } catch (RuntimeException e) {
+      deleteQuietly(temp);
+      staged.close();
+      throw e;
     }
   }
 
@@ -308,9 +318,20 @@ public final class LocalStore implements Store {
 
   @Override
   public List<Tag> listTags() throws StoreException {
+    TagListing l = tagListing();
+    for (TagListing.Unreadable u : l.unreadable()) {
+      // A damaged tag must not hide every other snapshot: skip it, loudly.
+      LOG.warn("ignoring tag {} in {}: {}", u.name(), location(), u.problem());
+    }
+    return l.tags();
+  }
+
+  @Override
+  public TagListing tagListing() throws StoreException {
     List<Tag> out = new ArrayList<>();
+    List<TagListing.Unreadable> bad = new ArrayList<>();
     if (!Files.isDirectory(tags)) {
-      return out;
+      return new TagListing(out, bad);
     }
     try (DirectoryStream<Path> dir = Files.newDirectoryStream(tags)) {
       for (Path p : dir) {
@@ -318,22 +339,41 @@ public final class LocalStore implements Store {
         if (!KEY.matcher(name).matches()) {
           continue;
         }
-        readTag(name).ifPresent(out::add);
+        try {
+          readTag(name).ifPresent(out::add);
+        } catch (UnreadableTag e) {
+          bad.add(new TagListing.Unreadable(name, e.getMessage()));
+        }
       }
     } catch (IOException e) {
       throw failure("list tags", e);
     }
     out.sort(Comparator.comparing(Tag::name));
-    return out;
+    bad.sort(Comparator.comparing(TagListing.Unreadable::name));
+    return new TagListing(out, bad);
   }
 
   @Override
   public Optional<Tag> getTag(String name) throws StoreException {
     Tag.checkName(name);
-    return readTag(name);
+    try {
+      return readTag(name);
+    } catch (UnreadableTag e) {
+      LOG.warn("ignoring tag {} in {}: {}", name, location(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
-  private Optional<Tag> readTag(String name) throws StoreException {
+  /** A tag file whose content is not a descriptor. */
+  private static final class UnreadableTag extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UnreadableTag(String problem) {
+      super(problem, null, false, false);
+    }
+  }
+
+  private Optional<Tag> readTag(String name) throws StoreException, UnreadableTag {
     Path p = tags.resolve(name);
     try {
       return Optional.of(Tag.of(name, StoreJson.descriptor(Files.readAllBytes(p))));
@@ -343,9 +383,7 @@ public final class LocalStore implements Store {
       if (e instanceof IOException && !(e instanceof com.fasterxml.jackson.core.JsonProcessingException)) {
         throw failure("read tag " + name, (IOException) e);
       }
-      // A damaged tag must not hide every other snapshot: skip it, loudly.
-      LOG.warn("ignoring tag {} in {}: not a valid descriptor ({})", name, location(), e.getMessage());
-      return Optional.empty();
+      throw new UnreadableTag(TagListing.problem(e));
     }
   }
 
@@ -387,7 +425,10 @@ public final class LocalStore implements Store {
     }
     ReentrantLock inProcess = INDEX_LOCKS.computeIfAbsent(key, r -> new ReentrantLock());
     inProcess.lock();
-    try (FileChannel ch = openLockFile(locks.resolve("index.lock"))) {
+    // One staged write: a stop waits for the tag and the index.json rebuilt after it, rather than refusing the
+    // second half.
+    try (Staging.Token staged = Staging.write(action + " in " + root);
+        FileChannel ch = openLockFile(locks.resolve("index.lock"))) {
       // Held for a few file writes only, so a blocking lock is right here.
       java.nio.channels.FileLock fileLock = ch.lock();
       try {
@@ -588,7 +629,7 @@ public final class LocalStore implements Store {
   /** Writes {@code content} to a temp file, fsyncs it, renames it onto {@code target} and fsyncs the directory. */
   void writeAtomic(Path target, byte[] content, String what) throws StoreException {
     Path t = null;
-    try {
+    try (Staging.Token staged = Staging.write("write " + what + " in " + root)) {
       t = newTemp("write");
       try (FileChannel ch = FileChannel.open(t, StandardOpenOption.WRITE)) {
         ByteBuffer buf = ByteBuffer.wrap(content);
@@ -704,23 +745,19 @@ public final class LocalStore implements Store {
     private long count;
     private long unsynced;
     private final AtomicBoolean writingBack = new AtomicBoolean();
-    /** Drops the staged file if the process is stopped (Ctrl-C, SIGTERM) mid-write, so no temp file outlives it. */
-    private final Thread onExit = new Thread(this::abort, "jmigrate-abort-staged-blob");
+    /** Lets a stop (Ctrl-C, SIGTERM) abort this upload, so no temp file outlives the process. */
+    private final Staging.Token staged;
 
-    LocalUpload(Path temp, FileChannel channel) {
+    LocalUpload(Path temp, FileChannel channel, Staging.Token staged) {
       this.temp = temp;
       this.channel = channel;
+      this.staged = staged;
       this.stream = new BufferedOutputStream(new ChannelSink(), 1 << 16);
-      Runtime.getRuntime().addShutdownHook(onExit);
     }
 
     /** Called once the upload is settled (committed or aborted). */
-    private void forgetExitHook() {
-      try {
-        Runtime.getRuntime().removeShutdownHook(onExit);
-      } catch (IllegalStateException e) {
-        // The JVM is shutting down: the hook is running or about to, and abort() then does nothing.
-      }
+    private void endStaging() {
+      staged.close();
     }
 
     @Override
@@ -754,7 +791,7 @@ public final class LocalStore implements Store {
           // Free the space at once: a full disk must not stay full because of our half-written blob.
           if (state.compareAndSet(OPEN, ABORTED)) {
             settled.countDown();
-            forgetExitHook();
+            endStaging();
           }
           discard();
           throw new StoreIOException(f);
@@ -841,7 +878,7 @@ public final class LocalStore implements Store {
           discard();
         }
         settled.countDown();
-        forgetExitHook();
+        endStaging();
       }
     }
 
@@ -850,9 +887,7 @@ public final class LocalStore implements Store {
       if (state.compareAndSet(OPEN, ABORTED)) {
         discard();
         settled.countDown();
-        if (Thread.currentThread() != onExit) {
-          forgetExitHook();
-        }
+        endStaging();
       } else if (state.get() == COMMITTING) {
         // A shutdown hook may abort while the writer commits: let the commit finish (or clean up) first, so no
         // temp file outlives the process.

@@ -7,10 +7,12 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -64,11 +66,17 @@ final class RegistryBlobUpload implements BlobUpload {
   private volatile boolean aborted;
   private volatile boolean committed;
   private volatile IOException failure;
+  /** Counted down once the first abort() has cancelled the session. */
+  private final CountDownLatch cancelled = new CountDownLatch(1);
 
-  RegistryBlobUpload(RegistryStore store, int chunkSize) {
+  /** Ended once the upload is committed or cancelled, so that a stop waits for no more. */
+  private final Staging.Token staged;
+
+  RegistryBlobUpload(RegistryStore store, int chunkSize, Staging.Token staged) {
     this.store = store;
     this.client = store.client();
     this.chunkSize = chunkSize;
+    this.staged = staged;
   }
 
   @Override
@@ -140,14 +148,18 @@ final class RegistryBlobUpload implements BlobUpload {
     buf = next != null ? next : new byte[chunkSize];
     fill = 0;
     // The sender only records a failure: the writer aborts when it next waits (abort() waits for the sender).
-    inFlight = SENDERS.submit(() -> {
+    FutureTask<Void> send = new FutureTask<>(() -> {
       try {
         patch(s, chunk, len);
         spare = chunk;
       } catch (StoreException | RuntimeException e) {
         failure = new IOException(e.getMessage(), e);
       }
-    });
+    }, null);
+    // Published before it can run: an abort() that reads inFlight while the PATCH is already on its way must wait
+    // for it, not DELETE the session under it (assigning submit()'s result left that window open).
+    inFlight = send;
+    SENDERS.execute(send);
   }
 
   /**
@@ -322,6 +334,7 @@ final class RegistryBlobUpload implements BlobUpload {
       }
       put(s, digest);
       committed = true;
+      staged.close();
       buf = new byte[0];
       spare = null;
       return d;
@@ -367,12 +380,33 @@ final class RegistryBlobUpload implements BlobUpload {
 
   @Override
   public void abort() {
+    boolean first;
     synchronized (state) {
-      if (aborted || committed) {
+      if (committed) {
         return;
       }
+      first = !aborted;
       aborted = true;
     }
+    if (!first) {
+      // Another thread (a shutdown hook, or the writer after a failure) is cancelling: wait for it, so that a
+      // caller that closes the store next does not cut the cancel short.
+      try {
+        cancelled.await(ABORT_WAIT_SECONDS + 60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return;
+    }
+    try {
+      cancel();
+    } finally {
+      cancelled.countDown();
+      staged.close();
+    }
+  }
+
+  private void cancel() {
     // A PATCH in flight moves the session to a new Location: wait for it (bounded; the sender never calls this),
     // so that the cancel below uses the Location the registry holds.
     Future<?> f = inFlight;

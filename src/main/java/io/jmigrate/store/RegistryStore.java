@@ -211,7 +211,11 @@ public final class RegistryStore implements Store {
 
   @Override
   public BlobUpload startUpload() throws StoreException {
-    return new RegistryBlobUpload(this, settings.chunkSize);
+    // Refused once a stop began; a stop aborts it (see Staging).
+    Staging.Token staged = Staging.upload("upload a blob to " + location());
+    RegistryBlobUpload up = new RegistryBlobUpload(this, settings.chunkSize, staged);
+    staged.onStop(up::abort);
+    return up;
   }
 
   @Override
@@ -575,6 +579,15 @@ public final class RegistryStore implements Store {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * The registry checks a tagged manifest's digest itself, so every tag it lists can be read; a manifest that is
+   * not JSON is a tag without annotations (not a snapshot: a registry repository may hold other images).
+   */
+  @Override
+  public TagListing tagListing() throws StoreException {
+    return new TagListing(listTags(), List.of());
   }
 
   @Override

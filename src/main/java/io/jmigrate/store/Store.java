@@ -90,8 +90,14 @@ public interface Store extends Closeable {
   /** Publishes a tag atomically, replacing any tag of that name. This is the last step of every snapshot. */
   void putTag(Tag tag) throws StoreException;
 
-  /** All tags, with their targets' descriptors; jmigrate's own internal tags (locks) are not listed. */
+  /**
+   * All readable tags, with their targets' descriptors; jmigrate's own internal tags (locks) are not listed. Each
+   * unreadable tag is skipped with a warning: {@link #tagListing} reports them to callers that must be loud.
+   */
   List<Tag> listTags() throws StoreException;
+
+  /** All tags like {@link #listTags}, and those that exist but could not be read, without logging them. */
+  TagListing tagListing() throws StoreException;
 
   /** One tag, or empty. */
   Optional<Tag> getTag(String name) throws StoreException;

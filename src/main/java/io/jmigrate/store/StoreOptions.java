@@ -12,6 +12,7 @@ public final class StoreOptions {
   private final String s3Region;
   private final Boolean s3PathStyle;
   private final boolean s3ChecksumWhenRequired;
+  private final ChunkedSigning s3ChunkedSigning;
   private final long s3PartSize;
   private final int s3Concurrency;
   private final boolean insecureRegistry;
@@ -23,6 +24,7 @@ public final class StoreOptions {
     this.s3Region = b.s3Region;
     this.s3PathStyle = b.s3PathStyle;
     this.s3ChecksumWhenRequired = b.s3ChecksumWhenRequired;
+    this.s3ChunkedSigning = b.s3ChunkedSigning;
     this.s3PartSize = b.s3PartSize;
     this.s3Concurrency = b.s3Concurrency;
     this.insecureRegistry = b.insecureRegistry;
@@ -58,6 +60,11 @@ public final class StoreOptions {
     return s3ChecksumWhenRequired;
   }
 
+  /** Whether streamed S3 bodies may be signed in chunks ({@code aws-chunked}); never null. */
+  public ChunkedSigning s3ChunkedSigning() {
+    return s3ChunkedSigning;
+  }
+
   /** Multipart part size in bytes; 0 means the default. */
   public long s3PartSize() {
     return s3PartSize;
@@ -83,12 +90,42 @@ public final class StoreOptions {
     return gcGrace;
   }
 
+  /**
+   * Whether the S3 client may sign a streamed body in chunks, sending it {@code aws-chunked} (what the AWS SDK does
+   * over plain http). A server that does not decode that encoding stores the framing as the object (s3rver 3.7.1);
+   * with it off the SDK signs the whole body (over http) or sends it unsigned (over https), as plain bytes.
+   */
+  public enum ChunkedSigning {
+    /** Off for a custom endpoint (any S3-compatible server), the SDK's default for AWS. */
+    AUTO,
+    /** The SDK's default: chunks over plain http. */
+    ON,
+    /** Never: the body goes as it is. */
+    OFF;
+
+    /** The spelling on the command line and in job files. */
+    public String value() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Parses auto, on or off (any case). */
+    public static ChunkedSigning parse(String v) {
+      for (ChunkedSigning c : values()) {
+        if (c.value().equalsIgnoreCase(v == null ? "" : v.strip())) {
+          return c;
+        }
+      }
+      throw new IllegalArgumentException("bad chunked signing \"" + v + "\"; expected auto, on or off");
+    }
+  }
+
   /** Builder for {@link StoreOptions}. */
   public static final class Builder {
     private String s3Endpoint;
     private String s3Region;
     private Boolean s3PathStyle;
     private boolean s3ChecksumWhenRequired;
+    private ChunkedSigning s3ChunkedSigning = ChunkedSigning.AUTO;
     private long s3PartSize;
     private int s3Concurrency;
     private boolean insecureRegistry;
@@ -114,6 +151,12 @@ public final class StoreOptions {
 
     public Builder s3ChecksumWhenRequired(boolean v) {
       s3ChecksumWhenRequired = v;
+      return this;
+    }
+
+    /** Null means {@link ChunkedSigning#AUTO}. */
+    public Builder s3ChunkedSigning(ChunkedSigning v) {
+      s3ChunkedSigning = v == null ? ChunkedSigning.AUTO : v;
       return this;
     }
 

@@ -447,7 +447,7 @@ class VolumeArchiveTest {
     e.name = "/tmp/evil";
     e.mode = 0644;
     w.putEntry(e);
-    w.closeEntry(0);
+    w.closeEntry();
     w.finish();
     assertRefused(out.toByteArray(), "refusing tar entry '/tmp/evil': absolute path");
   }
@@ -530,7 +530,7 @@ class VolumeArchiveTest {
     cap.size = c.length;
     w.putEntry(cap);
     w.write(c, 0, c.length);
-    w.closeEntry(c.length);
+    w.closeEntry();
     w.finish();
     return out.toByteArray();
   }
@@ -557,7 +557,7 @@ class VolumeArchiveTest {
     w.putEntry(e);
     if (content != null) {
       w.write(c, 0, c.length);
-      w.closeEntry(c.length);
+      w.closeEntry();
     }
   }
 

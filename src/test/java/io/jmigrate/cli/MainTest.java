@@ -100,6 +100,8 @@ class MainTest {
       "backup --lock-wait soon web           | --lock-wait    | expected a whole number but was 'soon'",
       "restore --volume-writer fast web      | --volume-writer | expected one of auto, direct, archive but was 'fast'",
       "restore --wait-timeout 0 web          | --wait-timeout | must be above 0, but was '0'",
+      "restore --volume-prefix _x web        | --volume-prefix | volume prefix '_x' cannot start a volume name",
+      "snapshots --s3-chunked-signing maybe  | --s3-chunked-signing | expected one of auto, on, off but was 'maybe'",
       "migrate --volume-reader x unix:///a unix:///b web | --volume-reader | but was 'x'",
       "migrate --volume-writer x unix:///a unix:///b web | --volume-writer | but was 'x'",
       "migrate --wait-timeout 0 unix:///a unix:///b web  | --wait-timeout | must be above 0",

@@ -2,6 +2,7 @@ package io.jmigrate.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jmigrate.store.StoreOptions;
 import io.jmigrate.testing.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,10 +10,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 /**
  * Tests for {@link RepoMixin}: every command that reads a repository refuses one that does not exist (a mistyped
- * --repo must not look like an empty repository), creates nothing, and accepts an empty one.
+ * --repo must not look like an empty repository), creates nothing, and accepts an empty one; the S3 options are
+ * typed.
  */
 class RepoMixinTest {
   @TempDir
@@ -56,5 +59,22 @@ class RepoMixinTest {
 
     Cli.Run verify = Cli.run("verify", "--repo", empty.toString());
     assertThat(verify.exitCode()).as(verify.toString()).isZero();
+  }
+
+  @Test
+  void s3ChunkedSigning_anyCase_mapsToTheStoreOption() {
+    CommandLine.ParseResult r = Main.commandLine().parseArgs("snapshots", "--s3-chunked-signing", "OFF");
+
+    StoreOptions.ChunkedSigning v = r.subcommand().matchedOptionValue("--s3-chunked-signing", null);
+    assertThat(v).isEqualTo(StoreOptions.ChunkedSigning.OFF);
+    assertThat(new RepoMixin().options().s3ChunkedSigning()).as("default").isEqualTo(StoreOptions.ChunkedSigning.AUTO);
+  }
+
+  @Test
+  void s3ChunkedSigning_badValue_isUsageErrorNamingTheValues() {
+    Cli.Run r = Cli.run("snapshots", "--s3-chunked-signing", "maybe");
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCode.USAGE);
+    assertThat(r.err()).contains("Invalid value for option '--s3-chunked-signing'")
+        .contains("expected one of auto, on, off but was 'maybe'");
   }
 }

@@ -69,6 +69,7 @@ class JobConfigLoaderTest {
     assertThat(o.s3Region()).isEqualTo("eu-central-1");
     assertThat(o.s3PathStyle()).isTrue();
     assertThat(o.s3ChecksumWhenRequired()).isTrue();
+    assertThat(o.s3ChunkedSigning()).isEqualTo(StoreOptions.ChunkedSigning.AUTO);
     assertThat(web.repositories().get(2).url()).isEqualTo("oci://registry.example.com:5000/team/backups");
     assertThat(web.repositories().get(2).kind()).isEqualTo(RepositoryConfig.Kind.OCI);
     assertThat(web.schedule().orElseThrow().expression()).isEqualTo("@hourly");
@@ -143,6 +144,18 @@ class JobConfigLoaderTest {
     assertThat(c.job("x").orElseThrow().preHooks()).isEmpty();
     assertThat(c.job("x").orElseThrow().postHooks()).extracting(Hook::display).containsExactly("sh -c d");
     assertThat(c.job("y").orElseThrow().preHooks()).extracting(Hook::display).containsExactly("sh -c a");
+  }
+
+  @Test
+  void load_s3ChunkedSigning_mapsToTheStoreOptionAndRefusesOtherValues() throws Exception {
+    JobConfig c = load("jobs:\n  x:\n    containers: [c]\n    repository:\n      url: s3://bucket-1/p\n"
+        + "      s3-endpoint: http://127.0.0.1:9000\n      s3-chunked-signing: OFF\n");
+
+    assertThat(c.job("x").orElseThrow().repositories().get(0).storeOptions().s3ChunkedSigning())
+        .isEqualTo(StoreOptions.ChunkedSigning.OFF);
+    ConfigException e = error("jobs:\n  x:\n    containers: [c]\n    repository:\n      url: s3://bucket-1/p\n"
+        + "      s3-chunked-signing: sometimes\n");
+    assertThat(e.getMessage()).contains("jobs.x.repository.s3-chunked-signing: bad value \"sometimes\"; expected auto");
   }
 
   @Test

@@ -183,6 +183,21 @@ class PrunerTest {
   }
 
   @Test
+  void prune_junkTagFile_deletesNothingAndNamesTheTag() throws Exception {
+    SnapshotSummary s = snap("web", 1, "web one");
+    snap("web", 2, "web two");
+    JobFixtures.ageBlobs(root, LONG_AGO);
+    Files.writeString(root.resolve("tags").resolve(s.tag()), "junk");
+    List<String> before = JobFixtures.blobs(root);
+
+    assertThatThrownBy(() -> pruner(false, Duration.ZERO, NOW).prune(store, List.of(keepLast(1))))
+        .isInstanceOf(JobException.class)
+        .hasMessageContaining("1 tag(s) cannot be read: " + s.tag())
+        .hasMessageContaining("nothing was forgotten or deleted");
+    assertThat(JobFixtures.blobs(root)).as("the unreadable snapshot's blobs survive").isEqualTo(before);
+  }
+
+  @Test
   void prune_whileABackupHoldsTheLock_failsNamingIt() throws Exception {
     snap("web", 1, "web one");
     try (StoreLock held = store.lock(Store.LockMode.SHARED, "backup web", Duration.ZERO)) {

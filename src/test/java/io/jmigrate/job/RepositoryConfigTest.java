@@ -45,7 +45,7 @@ class RepositoryConfigTest {
   @Test
   void storeOptions_mapsEveryOption() {
     RepositoryConfig r = new RepositoryConfig("s3://b-1/p", "http://127.0.0.1:9000", "eu-west-1", false,
-        RepositoryConfig.S3Checksum.WHEN_REQUIRED, false);
+        RepositoryConfig.S3Checksum.WHEN_REQUIRED, StoreOptions.ChunkedSigning.OFF, false);
 
     StoreOptions o = r.storeOptions();
 
@@ -53,12 +53,14 @@ class RepositoryConfigTest {
     assertThat(o.s3Region()).isEqualTo("eu-west-1");
     assertThat(o.s3PathStyle()).isFalse();
     assertThat(o.s3ChecksumWhenRequired()).isTrue();
+    assertThat(o.s3ChunkedSigning()).isEqualTo(StoreOptions.ChunkedSigning.OFF);
     assertThat(o.insecureRegistry()).isFalse();
     assertThat(r.kind()).isEqualTo(RepositoryConfig.Kind.S3);
     StoreOptions defaults = RepositoryConfig.of("s3://b-1").storeOptions();
     assertThat(defaults.s3PathStyle()).isNull();
     assertThat(defaults.s3ChecksumWhenRequired()).isFalse();
-    assertThat(new RepositoryConfig("oci://r/x", null, null, null, RepositoryConfig.S3Checksum.WHEN_SUPPORTED, true)
-        .storeOptions().insecureRegistry()).isTrue();
+    assertThat(defaults.s3ChunkedSigning()).isEqualTo(StoreOptions.ChunkedSigning.AUTO);
+    assertThat(new RepositoryConfig("oci://r/x", null, null, null, RepositoryConfig.S3Checksum.WHEN_SUPPORTED,
+        StoreOptions.ChunkedSigning.AUTO, true).storeOptions().insecureRegistry()).isTrue();
   }
 }

@@ -343,6 +343,23 @@ class S3StoreIT extends StoreContract {
   }
 
   @Test
+  void tagListing_junkTagObject_reportedUnreadableAndSkippedByListTags() throws Exception {
+    byte[] content = randomBytes(1000, 31);
+    Descriptor d = store.putBlob(MediaTypes.SNAPSHOT_DOCUMENT, content);
+    store.putTag(Tag.of("good", d));
+    // What s3rver over http kept for every object: the aws-chunked framing around the JSON.
+    direct.putObject(r -> r.bucket(bucket).key("repo/tags/mangled"),
+        RequestBody.fromString("3e8;chunk-signature=00ff\r\n{\"mediaType\":...}\r\n0;chunk-signature=00\r\n"));
+
+    TagListing l = store.tagListing();
+
+    assertThat(l.tags()).extracting(Tag::name).containsExactly("good");
+    assertThat(l.unreadable()).extracting(TagListing.Unreadable::name).containsExactly("mangled");
+    assertThat(l.unreadable().get(0).problem()).startsWith("not a valid descriptor").doesNotContain("\n");
+    assertThat(store.listTags()).extracting(Tag::name).containsExactly("good");
+  }
+
+  @Test
   void openBlob_missingRepositoryPrefix_failsNotFound() throws IOException, StoreException {
     Digest d = Digest.of(new byte[] {9});
     assertThatThrownBy(() -> store.openBlob(d, 1, "image layer of snapshot 0123456789ab").close())
