@@ -60,9 +60,12 @@ class JobProgressIT {
 
   @Test
   void backupAndRestore_longVolumeTransfer_drawsABarWithRealFiguresOnATerminalAndNoneInAPipe() throws Exception {
-    // 128 MiB through the archive API: several seconds, so a bar appears (after one second).
+    // 384 MiB through the archive API: several seconds each way (about 85 MiB/s here), so a bar appears (after one
+    // second) and draws while the transfer runs. 128 MiB took 1.5 s, and the bar's first drawing, which sets up a
+    // JLine terminal (stty processes) on the library's thread, could land after the transfer had ended, leaving only
+    // the final line.
     a.docker("run", "-d", "--name", "big", "--network", "none", "-v", "big-data:/data", TestImages.BASE, "sh", "-c",
-        "head -c 134217728 /dev/urandom > /data/big; touch /data/done; exec sleep 100000");
+        "head -c 402653184 /dev/urandom > /data/big; touch /data/done; exec sleep 100000");
     JobTesting.awaitFile(a, "big", "/data/done");
     String repo = tmp.resolve("r1").toString();
 
@@ -73,7 +76,7 @@ class JobProgressIT {
 
     // The restore knows the volume's size: percent, bar and time left; and it says once that it restored.
     String restore = run(true, "restore", "-H", b.host(), "--repo", repo, "--volume-writer", "archive", "big");
-    assertThat(restore).containsPattern("volume \\S+ +\\d+% \\[=*>? *\\] \\d+\\.\\d MiB of 128\\.0 MiB")
+    assertThat(restore).containsPattern("volume \\S+ +\\d+% \\[=*>? *\\] \\d+\\.\\d MiB of 384\\.0 MiB")
         .contains("left").doesNotContain("?MiB").doesNotContain("? %").doesNotContain("0:00:00");
     assertThat(restore.lines().filter(l -> l.contains("restored big on"))).hasSize(1);
 
