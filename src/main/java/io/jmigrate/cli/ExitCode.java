@@ -27,7 +27,7 @@ public final class ExitCode {
   public static final int ENGINE = 4;
   /** The repository could not be read or written (permissions, space, credentials, network). */
   public static final int REPOSITORY = 5;
-  /** Stored data failed its digest check. */
+  /** Stored data failed its digest check, or a tag or snapshot document cannot be read. */
   public static final int CORRUPT = 6;
   /** Pre-flight checks refused: name or port taken, architecture or volume driver missing, no space. */
   public static final int REFUSED = 7;
@@ -56,7 +56,7 @@ public final class ExitCode {
     m.put("  3", "unknown container, snapshot, repository or other object");
     m.put("  4", "Docker engine unreachable or unsupported");
     m.put("  5", "repository unreadable or unwritable (permissions, space, credentials)");
-    m.put("  6", "stored data is corrupt (digest mismatch)");
+    m.put("  6", "stored data is corrupt (digest mismatch, unreadable tag or document)");
     m.put("  7", "refused by pre-flight checks (name/port taken, architecture, driver, space)");
     m.put("  8", "repository locked by another jmigrate");
     m.put("  9", "partly succeeded: some containers or jobs failed");

@@ -105,6 +105,18 @@ class UnreadableMetadataTest {
   }
 
   @Test
+  void snapshotsOfContainer_itsOnlyTagUnreadable_exitsCorruptNotUnknownContainer() throws Exception {
+    junkTag(web);
+
+    Cli.Run r = Cli.run("snapshots", "--repo", repo.toString(), "web");
+
+    // The unreadable tag may be web's snapshot: "no snapshots of 'web'" (exit 3) would be a wrong answer.
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCode.CORRUPT);
+    assertThat(r.err()).contains("1 tag(s) in").contains(web.tag()).doesNotContain("no snapshots");
+    assertThat(r.out()).doesNotContain(db.shortId());
+  }
+
+  @Test
   void verify_junkSnapshotDocument_exitsCorruptNamingTheSnapshot() throws Exception {
     Files.writeString(document(web), "junk", StandardCharsets.UTF_8);
 
