@@ -1,6 +1,7 @@
 package io.jmigrate.cli;
 
 import io.jmigrate.blob.TransferListener;
+import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
@@ -30,12 +31,19 @@ final class Progress implements TransferListener {
   private final Duration every;
   private final Consumer<String> lines;
   private final LongSupplier nanos;
+  private final PrintStream bars;
 
   Progress(boolean terminal, Duration every, Consumer<String> lines, LongSupplier nanos) {
+    this(terminal, every, lines, nanos, System.err);
+  }
+
+  /** As above, drawing bars on {@code bars} (a test's buffer) instead of stderr. */
+  Progress(boolean terminal, Duration every, Consumer<String> lines, LongSupplier nanos, PrintStream bars) {
     this.terminal = terminal;
     this.every = Objects.requireNonNull(every, "every");
     this.lines = Objects.requireNonNull(lines, "lines");
     this.nanos = Objects.requireNonNull(nanos, "nanos");
+    this.bars = Objects.requireNonNull(bars, "bars");
   }
 
   /** Bars when stderr is a terminal (and TERM is not dumb), log lines at INFO otherwise. */
@@ -82,8 +90,14 @@ final class Progress implements TransferListener {
           bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total < 0 ? -1 : total)
               .setRenderer((state, width) -> padded(render(task, state.getCurrent(), total,
                   state.getTotalElapsed(), !state.isAlive(), width), width))
-              .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(500)
+              .setConsumer(new ConsoleProgressBarConsumer(bars)).setUpdateIntervalMillis(500)
               .startsFrom(0, Duration.ofNanos(elapsed)).build();
+          bar.stepTo(now);
+          // Draw the first frame here, on the transfer's thread. Left to the library's own thread, the first
+          // drawing (which also sets up its terminal) could come after a short transfer had closed the bar, and
+          // the bar would then only ever show its final line (JobProgressIT saw that under load).
+          bar.refresh();
+          return;
         }
         bar.stepTo(now);
       }

@@ -3,13 +3,16 @@ package io.jmigrate.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jmigrate.blob.TransferListener;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** Tests for {@link Progress} without a terminal: plain lines on a test clock. */
+/** Tests for {@link Progress}: plain lines on a test clock, and a bar's first frame. */
 class ProgressTest {
   private static final long SECOND = 1_000_000_000L;
 
@@ -33,6 +36,24 @@ class ProgressTest {
         "web: volume web-data: 30.0 MiB of 100.0 MiB (30%), 1.0 MiB/s, about 1m10s left",
         "web: volume web-data: 60.0 MiB of 100.0 MiB (60%), 1.0 MiB/s, about 40s left",
         "web: volume web-data: 60.0 MiB in 1m00s (1.0 MiB/s)");
+  }
+
+  @Test
+  void bar_afterOneSecond_drawsItsFirstFrameBeforeTransferredReturns() {
+    AtomicLong now = new AtomicLong();
+    ByteArrayOutputStream drawn = new ByteArrayOutputStream();
+    PrintStream bars = new PrintStream(drawn, true, StandardCharsets.UTF_8);
+    Progress p = new Progress(true, Duration.ofSeconds(30), line -> { }, now::get, bars);
+    try (TransferListener.Transfer t = p.start("volume big", 100L << 20)) {
+      t.transferred(1L << 20);
+      assertThat(drawn.size()).as("no bar within the first second").isZero();
+      now.set(2 * SECOND);
+      t.transferred(9L << 20);
+      synchronized (bars) {
+        assertThat(drawn.toString(StandardCharsets.UTF_8)).contains("volume big  10% [")
+            .contains("10.0 MiB of 100.0 MiB");
+      }
+    }
   }
 
   @Test
