@@ -129,6 +129,7 @@ final class SnapshotsCommand implements Callable<Integer> {
       o.put("container", s.container());
       o.put("created", s.created().toString());
       o.put("host", s.host());
+      o.put("hostname", s.hostname());
       o.put("size", s.size());
       o.put("consistency", s.consistency());
       Descriptor image = images.get(s);

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -35,13 +36,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs one job once, as {@code jmigrate run} and the scheduler do:
  * <ol>
- *   <li>open every repository of the job and take its EXCLUSIVE lock (a second run on the same repository waits up
- *       to {@link Settings#lockWait()} and then fails naming the holder);
+ *   <li>open every repository of the job and take its SHARED lock, as a backup does: any number of runs, from any
+ *       number of hosts, back up into one repository at once; only prune's deletion excludes them (it waits up to
+ *       {@link Settings#lockWait()} for them, and they for it);
  *   <li>connect to the job's engine and resolve the selection there (names, label selector or compose project;
  *       containers labelled {@code jmigrate.exclude=true}, drill clones and jmigrate's helpers are skipped);
  *   <li>for each container: run its pre hooks, back it up to every repository ({@link BackupRunner} once per
  *       repository), run its post hooks;
- *   <li>apply the job's retention (forget) to the containers backed up in each repository;
+ *   <li>apply the job's retention (forget) to the containers backed up in each repository, on this run's engine
+ *       host only: forgetting removes one tag per snapshot, so it is safe beside other hosts' runs and backups;
  *   <li>release the locks and POST the summary to the job's webhook if its policy says so.
  * </ol>
  *
@@ -216,7 +219,7 @@ public final class JobRunner {
     Repo r = new Repo(rc);
     try {
       r.store = Stores.open(rc.url(), rc.storeOptions());
-      r.lock = r.store.lock(Store.LockMode.EXCLUSIVE, "run " + job.name(), settings.lockWait());
+      r.lock = r.store.lock(Store.LockMode.SHARED, "run " + job.name(), settings.lockWait());
     } catch (StoreException e) {
       r.failure = e;
       LOG.debug("job {}: repository {} unusable: {}", job.name(), rc.url(), e.getMessage());
@@ -414,10 +417,12 @@ public final class JobRunner {
       return;
     }
     Set<String> containers = new LinkedHashSet<>();
+    Set<String> made = new HashSet<>();
     for (RunSummary.ContainerResult res : results) {
       // Only containers that got a new snapshot here: a failing backup never thins out the older ones.
       if (res.repository().equals(r.location()) && res.snapshot() != null) {
         containers.add(res.container());
+        made.add(res.snapshot());
       }
     }
     if (containers.isEmpty()) {
@@ -425,7 +430,13 @@ public final class JobRunner {
     }
     try {
       SnapshotRepository repo = new SnapshotRepository(r.store);
-      List<Pruner.Forgotten> remove = Pruner.plan(repo.list(), List.of(new Pruner.Scope("job " + job.name() + " ("
+      List<SnapshotSummary> all = repo.list();
+      // Only this engine host's history: another host's container of the same name is that host's to thin out,
+      // with its own job (RetentionSnapshot groups by host too).
+      Set<String> hosts = all.stream().filter(s -> made.contains(s.shortId())).map(SnapshotSummary::hostname)
+          .collect(Collectors.toSet());
+      List<SnapshotSummary> ours = all.stream().filter(s -> hosts.contains(s.hostname())).collect(Collectors.toList());
+      List<Pruner.Forgotten> remove = Pruner.plan(ours, List.of(new Pruner.Scope("job " + job.name() + " ("
           + job.retention() + ")", job.retention(), job.timezone(), containers::contains)), new LinkedHashMap<>());
       for (Pruner.Forgotten f : remove) {
         SnapshotSummary s = f.snapshot();

@@ -221,7 +221,8 @@ public final class Pruner {
       for (SnapshotSummary s : all) {
         if (scope.containers().test(s.container())) {
           // The tag makes the id unique even when two tags name the same index.
-          covered.add(new RetentionSnapshot(s.id().toString() + " " + s.tag(), s.container(), s.created()));
+          covered.add(new RetentionSnapshot(s.id().toString() + " " + s.tag(), s.container(), s.hostname(),
+              s.created()));
         }
       }
       RetentionPlan plan = Retention.plan(covered, scope.policy(), scope.zone());

@@ -16,7 +16,8 @@ import java.util.TreeMap;
 /**
  * Pure retention selection, with restic's {@code forget --keep-*} semantics (docs/retention.md):
  * <ol>
- *   <li>Each container's snapshots are considered on their own, newest first; equal times are ordered by id.
+ *   <li>Each container's snapshots are considered on their own, newest first; equal times are ordered by id. A
+ *       container is its name on its engine host: same-named containers of several hosts are separate.
  *   <li>{@code keep-last N} keeps the N newest.
  *   <li>{@code keep-hourly|daily|weekly|monthly|yearly N} keeps the newest snapshot of each of the N most recent
  *       periods that have a snapshot. Periods are calendar periods in the given zone; weeks are ISO weeks
@@ -48,7 +49,7 @@ public final class Retention {
     Objects.requireNonNull(zone, "zone");
     Map<String, List<RetentionSnapshot>> byContainer = new TreeMap<>();
     for (RetentionSnapshot s : snapshots) {
-      byContainer.computeIfAbsent(s.container(), c -> new ArrayList<>()).add(s);
+      byContainer.computeIfAbsent(s.group(), c -> new ArrayList<>()).add(s);
     }
     List<RetentionPlan.Decision> decisions = new ArrayList<>();
     for (List<RetentionSnapshot> group : byContainer.values()) {

@@ -38,6 +38,8 @@ public final class SnapshotRepository {
   public static final String VOLUME_NAME = "io.jmigrate.volume.name";
   public static final String VOLUME_DESTINATION = "io.jmigrate.volume.destination";
   private static final String REF_NAME = "org.opencontainers.image.ref.name";
+  /** Same-named snapshots frozen in the same second get -2, -3, …: far more than any fleet makes. */
+  private static final int MAX_TAG_SUFFIX = 1000;
   /** The image-spec empty descriptor's content: "{}". */
   private static final byte[] EMPTY_JSON = "{}".getBytes(StandardCharsets.UTF_8);
   private static final DateTimeFormatter TAG_TIME =
@@ -309,11 +311,24 @@ public final class SnapshotRepository {
     return new Pending(tag, indexDesc);
   }
 
-  /** Writes the tag: the single step that makes a prepared snapshot visible. */
+  /**
+   * Writes the tag: the single step that makes a prepared snapshot visible. The tag is created only where no tag of
+   * its name exists ({@link Store#putTagIfAbsent}): a host that froze a container of the same name in the same
+   * second took the name first, and this snapshot takes the next free one ({@code -2}, {@code -3}, …).
+   */
   public SnapshotSummary publish(Pending pending) throws StoreException {
-    Tag tag = Tag.of(pending.tag(), pending.index());
-    store.putTag(tag);
-    LOG.info("published snapshot {} as {}", pending.index().digest().shortHex(SnapshotSummary.SHORT_ID), pending.tag());
+    String base = pending.tag();
+    Tag tag = Tag.of(base, pending.index().withAnnotation(REF_NAME, base));
+    for (int n = 2; !store.putTagIfAbsent(tag); n++) {
+      if (n > MAX_TAG_SUFFIX) {
+        throw new StoreException(StoreException.Kind.INVALID, "cannot publish snapshot "
+            + pending.index().digest().shortHex(SnapshotSummary.SHORT_ID) + " in " + store.location() + ": tags "
+            + base + " to " + base + "-" + MAX_TAG_SUFFIX + " are all taken; run jmigrate snapshots to see why");
+      }
+      String name = base + "-" + n;
+      tag = Tag.of(name, pending.index().withAnnotation(REF_NAME, name));
+    }
+    LOG.info("published snapshot {} as {}", pending.index().digest().shortHex(SnapshotSummary.SHORT_ID), tag.name());
     return SnapshotSummary.fromTag(tag).orElseThrow();
   }
 
@@ -347,6 +362,9 @@ public final class SnapshotRepository {
     a.put(SnapshotSummary.CREATED, doc.times().frozen().toString());
     if (doc.source().host() != null) {
       a.put(SnapshotSummary.HOST, doc.source().host());
+    }
+    if (doc.source().hostname() != null) {
+      a.put(SnapshotSummary.HOSTNAME, doc.source().hostname());
     }
     a.put(SnapshotSummary.CONSISTENCY, doc.consistency());
     a.put(SnapshotSummary.SIZE, Long.toString(doc.storedSize()));

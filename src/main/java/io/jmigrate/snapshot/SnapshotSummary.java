@@ -16,6 +16,8 @@ public final class SnapshotSummary {
   public static final String CONTAINER = "io.jmigrate.snapshot.container";
   public static final String CREATED = "io.jmigrate.snapshot.created";
   public static final String HOST = "io.jmigrate.snapshot.host";
+  /** The engine host's own name (its {@code /info} Name): what tells two hosts' same-named containers apart. */
+  public static final String HOSTNAME = "io.jmigrate.snapshot.hostname";
   public static final String CONSISTENCY = "io.jmigrate.snapshot.consistency";
   public static final String SIZE = "io.jmigrate.snapshot.size";
 
@@ -89,6 +91,11 @@ public final class SnapshotSummary {
   /** Null when the snapshot did not record it. */
   public String host() {
     return host;
+  }
+
+  /** The engine host's name; null when the snapshot did not record it (snapshots written before it was recorded). */
+  public String hostname() {
+    return index.annotation(HOSTNAME);
   }
 
   public String consistency() {

@@ -317,6 +317,27 @@ public final class LocalStore implements Store {
   }
 
   @Override
+  public boolean putTagIfAbsent(Tag tag) throws StoreException {
+    if (!hasBlob(tag.target().digest())) {
+      throw S3Store.untaggable(tag, location());
+    }
+    ensureLayout();
+    byte[] json = StoreJson.write(tag.target());
+    boolean[] written = {false};
+    // The index lock is a file lock every jmigrate process on this repository takes: checking and writing under
+    // it is atomic against other processes and hosts sharing the directory (NFS locks permitting).
+    withIndexLock("publish tag " + tag.name(), () -> {
+      if (Files.exists(tags.resolve(tag.name()), LinkOption.NOFOLLOW_LINKS)) {
+        return;
+      }
+      writeAtomic(tags.resolve(tag.name()), json, "tag " + tag.name());
+      writeIndex();
+      written[0] = true;
+    });
+    return written[0];
+  }
+
+  @Override
   public List<Tag> listTags() throws StoreException {
     TagListing l = tagListing();
     for (TagListing.Unreadable u : l.unreadable()) {

@@ -615,6 +615,35 @@ final class S3Store implements Store {
     put(key("tags/" + tag.name()), json, json.length, "publish tag");
   }
 
+  @Override
+  public boolean putTagIfAbsent(Tag tag) throws StoreException {
+    if (!exists(blobKey(tag.target().digest()))) {
+      throw untaggable(tag, location());
+    }
+    String key = key("tags/" + tag.name());
+    // The HEAD first: a server that ignores If-None-Match (s3rver 3.7.1 does) then only races in the moment
+    // between the two requests, not whenever the name is taken.
+    if (exists(key)) {
+      return false;
+    }
+    byte[] json = StoreJson.write(tag.target());
+    PutObjectResponse r;
+    try {
+      // Conditional write (AWS since 2024, S3Proxy): 412 when the key exists, so the check is atomic.
+      r = s3.putObject(b -> b.bucket(bucket).key(key).contentLength((long) json.length).ifNoneMatch("*"),
+          RequestBody.fromContentProvider(() -> new ByteArrayInputStream(json), json.length, OCTETS));
+    } catch (S3Exception e) {
+      if (e.statusCode() == 412 || e.statusCode() == 409) {
+        return false;
+      }
+      throw error("publish tag", key, e);
+    } catch (SdkException e) {
+      throw error("publish tag", key, e);
+    }
+    stored.afterPut(key, json, json.length, r);
+    return true;
+  }
+
   /** A tag must never name content that is not there: a snapshot is published only once it is whole. */
   static StoreException untaggable(Tag tag, String location) {
     return new StoreException(StoreException.Kind.NOT_FOUND, "cannot publish tag " + tag.name() + " in " + location

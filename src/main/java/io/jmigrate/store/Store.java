@@ -87,8 +87,23 @@ public interface Store extends Closeable {
   /** Reads a manifest or index, digest-checked. */
   byte[] getManifest(Digest digest) throws StoreException;
 
-  /** Publishes a tag atomically, replacing any tag of that name. This is the last step of every snapshot. */
+  /** Publishes a tag atomically, replacing any tag of that name. */
   void putTag(Tag tag) throws StoreException;
+
+  /**
+   * Publishes a tag only if no tag of that name exists, and says whether it did: the last step of every snapshot,
+   * so that two hosts publishing the same name at once never replace each other's snapshot. Atomic where the store
+   * has a primitive for it (local: under the repository's index lock; S3: a conditional PUT with
+   * {@code If-None-Match: *}); this default checks, then writes, and two writers can still meet in between (a
+   * registry's tag PUT has no condition): docs/stores.md says which store guarantees what.
+   */
+  default boolean putTagIfAbsent(Tag tag) throws StoreException {
+    if (getTag(tag.name()).isPresent()) {
+      return false;
+    }
+    putTag(tag);
+    return true;
+  }
 
   /**
    * All readable tags, with their targets' descriptors; jmigrate's own internal tags (locks) are not listed. Each

@@ -309,4 +309,17 @@ class RetentionTest {
     assertThat(plan.decisions()).isEmpty();
     assertThat(plan.containers()).isEmpty();
   }
+
+  @Test
+  void plan_sameContainerNameOnTwoHosts_keepsEachHostsNewest() throws Exception {
+    RetentionPlan plan = Retention.plan(List.of(
+        new RetentionSnapshot("a1", "web", "host-a", Instant.parse("2026-11-20T02:30:00Z")),
+        new RetentionSnapshot("a2", "web", "host-a", Instant.parse("2026-11-21T02:30:00Z")),
+        new RetentionSnapshot("b1", "web", "host-b", Instant.parse("2026-11-20T02:30:01Z")),
+        new RetentionSnapshot("b2", "web", "host-b", Instant.parse("2026-11-21T02:30:01Z"))),
+        RetentionPolicy.builder().keepLast(1).build(), UTC);
+
+    assertThat(kept(plan).keySet()).containsExactlyInAnyOrder("a2", "b2");
+    assertThat(removed(plan)).containsExactlyInAnyOrder("a1", "b1");
+  }
 }

@@ -86,6 +86,22 @@ class SnapshotRepositoryTest {
   }
 
   @Test
+  void publish_nameTakenAfterPrepare_takesTheNextFreeNameAndKeepsTheOther() throws Exception {
+    // Two hosts froze a container "web" in the same second: both prepared "web-…Z"; the other published first.
+    SnapshotRepository.Pending mine = SnapshotFixtures.prepare(repo, "web", T0, "mine");
+    SnapshotSummary theirs = SnapshotFixtures.publish(repo, "web", T0);
+    assertThat(theirs.tag()).isEqualTo(mine.tag());
+
+    SnapshotSummary published = repo.publish(mine);
+
+    assertThat(published.tag()).isEqualTo("web-20261120T030000Z-2");
+    assertThat(published.id()).isEqualTo(mine.index().digest());
+    assertThat(repo.list()).extracting(SnapshotSummary::tag, SnapshotSummary::id).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("web-20261120T030000Z", theirs.id()),
+        org.assertj.core.groups.Tuple.tuple("web-20261120T030000Z-2", mine.index().digest()));
+  }
+
+  @Test
   void resolve_prefixTagOrContainer_findsTheSnapshot() throws Exception {
     SnapshotSummary old = SnapshotFixtures.publish(repo, "web", T0);
     SnapshotSummary latest = SnapshotFixtures.publish(repo, "web", T0.plusSeconds(3600));

@@ -492,6 +492,18 @@ public abstract class StoreContract {
   // --------------------------------------------------------------------------------------------------- tags
 
   @Test
+  void putTagIfAbsent_nameTaken_returnsFalseAndKeepsTheFirst() throws Exception {
+    Descriptor first = storeIndex("web", 30);
+    Descriptor second = storeIndex("web", 31);
+
+    assertThat(store.putTagIfAbsent(Tag.of("web-20240501T030000Z", first))).isTrue();
+    assertThat(second().putTagIfAbsent(Tag.of("web-20240501T030000Z", second))).isFalse();
+
+    assertThat(store.getTag("web-20240501T030000Z").orElseThrow().target().digest()).isEqualTo(first.digest());
+    assertThat(store.listTags()).hasSize(1);
+  }
+
+  @Test
   void putTag_published_listedWithItsAnnotations() throws Exception {
     assertThat(store.listTags()).isEmpty();
     Descriptor index = storeIndex("web", 30);

@@ -39,14 +39,27 @@ public final class S3ProxyServer implements AutoCloseable {
   private S3Proxy proxy;
   private int port;
 
-  private S3ProxyServer(Path dir) {
+  private final String accessKey;
+  private final String secretKey;
+
+  private S3ProxyServer(Path dir, String accessKey, String secretKey) {
     this.dir = dir;
     this.data = dir.resolve("data");
+    this.accessKey = accessKey;
+    this.secretKey = secretKey;
   }
 
   /** Starts a server with its storage in a new temp dir /tmp/jm-s3proxy-*, removed by {@link #close()}. */
   public static S3ProxyServer start() throws Exception {
-    S3ProxyServer s = new S3ProxyServer(Files.createTempDirectory("jm-s3proxy-"));
+    return start(ACCESS_KEY, SECRET_KEY);
+  }
+
+  /**
+   * As {@link #start()}, accepting other credentials: a jmigrate process takes one set from its environment, so a
+   * job writing to S3Proxy and s3rver at once needs both to accept the same.
+   */
+  public static S3ProxyServer start(String accessKey, String secretKey) throws Exception {
+    S3ProxyServer s = new S3ProxyServer(Files.createTempDirectory("jm-s3proxy-"), accessKey, secretKey);
     Files.createDirectories(s.data);
     s.startOn(0);
     return s;
@@ -57,12 +70,12 @@ public final class S3ProxyServer implements AutoCloseable {
     props.setProperty("jclouds.filesystem.basedir", data.toString());
     context = ContextBuilder.newBuilder("filesystem")
         .overrides(props)
-        .credentials(ACCESS_KEY, SECRET_KEY)
+        .credentials(accessKey, secretKey)
         .build(BlobStoreContext.class);
     proxy = S3Proxy.builder()
         .blobStore(context.getBlobStore())
         .endpoint(URI.create("http://127.0.0.1:" + wantedPort))
-        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
         .ignoreUnknownHeaders(true)
         .build();
     proxy.start();
