@@ -54,7 +54,19 @@ public final class Contents {
    */
   public static Optional<Stored> find(Store store, Store.ContentKind kind, Digest diffId) throws StoreException {
     Compression c = store.compression(kind);
-    Optional<Descriptor> alias = store.getAlias(aliasKey(c, diffId));
+    Optional<Descriptor> alias;
+    try {
+      alias = store.getAlias(aliasKey(c, diffId));
+    } catch (StoreException e) {
+      if (e.kind() == StoreException.Kind.AUTH) {
+        throw e;
+      }
+      // An alias is only a hint: one that cannot be read (another host writing the same alias right now, on a
+      // server whose PUT is not atomic) costs storing the content again, never the backup.
+      LOG.warn("alias {} in {} cannot be read ({}); storing the content again", aliasKey(c, diffId),
+          store.location(), e.getMessage());
+      return Optional.empty();
+    }
     if (alias.isEmpty() || !store.hasBlob(alias.get().digest())) {
       return Optional.empty();
     }

@@ -90,6 +90,9 @@ public final class LocalStore implements Store {
   private final StoreOptions options;
   private volatile boolean layoutReady;
 
+  /** What {@link #ensureLayout} creates at the top of a repository, before and after oci-layout. */
+  private static final Set<String> LAYOUT_NAMES = Set.of("tmp", "blobs", "tags", "aliases", "locks", "index.json");
+
   private LocalStore(Path root, StoreOptions options) {
     this.root = root;
     this.blobs = root.resolve("blobs").resolve("sha256");
@@ -113,7 +116,14 @@ public final class LocalStore implements Store {
     }
     if (Files.isDirectory(root) && !Files.exists(root.resolve("oci-layout"))) {
       try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
-        if (entries.iterator().hasNext()) {
+        // Only our own layout's names: another process is creating this repository right now (ensureLayout makes
+        // tmp/ before it can write oci-layout atomically through it). Eight runs starting at once on a new
+        // repository saw that half-made layout and one refused it.
+        boolean foreign = false;
+        for (Path e : entries) {
+          foreign |= !LAYOUT_NAMES.contains(e.getFileName().toString());
+        }
+        if (foreign) {
           throw new StoreException(StoreException.Kind.INVALID,
               "directory " + root + " is not a jmigrate repository (it is not empty and has no oci-layout file);"
                   + " choose a new or empty directory for --repo");

@@ -796,17 +796,11 @@ final class S3Store implements Store {
           if (o.key().equals(key) || !o.key().endsWith(".json")) {
             continue;
           }
-          Optional<byte[]> json = get(o.key(), 64 * 1024, "read lock");
-          if (json.isEmpty()) {
+          Optional<LockHolder> read = readLockRecord(o.key());
+          if (read.isEmpty()) {
             continue;
           }
-          LockHolder other;
-          try {
-            other = StoreJson.holder(json.get());
-          } catch (IOException | RuntimeException e) {
-            LOG.warn("ignoring unreadable lock record {} in {}", o.key(), location());
-            continue;
-          }
+          LockHolder other = read.get();
           if (o.lastModified() != null && o.lastModified().isBefore(now.minus(STALE_LOCK))) {
             LOG.warn("removing stale lock of {}: not refreshed since {}", other.describe(), o.lastModified());
             delete(o.key(), "remove stale lock");
@@ -843,6 +837,50 @@ final class S3Store implements Store {
       }
       backoff = Math.min(2000, backoff * 2);
     }
+  }
+
+  /** Attempts at reading another holder's lock record that reads short or does not parse, 100 ms apart. */
+  private static final int LOCK_RECORD_READS = 20;
+
+  /**
+   * Another holder's lock record; empty when it is gone, or unreadable for good. A server whose PUT is not atomic
+   * (s3rver writes the object's file in place) serves a record that is being written as a short or empty body:
+   * seen with eight runs locking one bucket at once. Such a record is read again until it settles (it is a few
+   * hundred bytes, written in one request), so that a holder is never overlooked for a read that came too early;
+   * one still unreadable after two seconds is damaged, and ignored with a warning as before.
+   */
+  private Optional<LockHolder> readLockRecord(String key) throws StoreException {
+    String problem = null;
+    for (int attempt = 0; attempt < LOCK_RECORD_READS; attempt++) {
+      if (attempt > 0) {
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new StoreException(StoreException.Kind.OTHER, "interrupted while reading lock " + key, e);
+        }
+      }
+      Optional<byte[]> json;
+      try {
+        json = get(key, 64 * 1024, "read lock");
+      } catch (StoreException e) {
+        if (e.kind() == StoreException.Kind.AUTH) {
+          throw e;
+        }
+        problem = e.getMessage();
+        continue;
+      }
+      if (json.isEmpty()) {
+        return Optional.empty();
+      }
+      try {
+        return Optional.of(StoreJson.holder(json.get()));
+      } catch (IOException | RuntimeException e) {
+        problem = e.getMessage();
+      }
+    }
+    LOG.warn("ignoring unreadable lock record {} in {}: {}", key, location(), problem);
+    return Optional.empty();
   }
 
   private void deleteQuietly(String key) {

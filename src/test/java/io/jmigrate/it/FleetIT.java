@@ -68,7 +68,7 @@ class FleetIT {
 
   @Test
   void run_eightHostsJobsAtOnceWithAPruneInTheMiddle_everyBackupSucceedsAndNothingIsLost(DockerDaemon a,
-      DockerDaemon b) throws Exception {
+      @DockerHosts.B DockerDaemon b) throws Exception {
     Path local = tmp.resolve("repo");
     List<Process> runs = new ArrayList<>();
     List<Path> logs = new ArrayList<>();
@@ -95,16 +95,23 @@ class FleetIT {
           S3rverServer.SECRET_KEY));
       runs.add(pb.start());
     }
-    awaitHolders(local, runs.size(), runs, logs);
+    String missing = awaitHolders(local, runs.size(), runs);
+    if (missing != null) {
+      // Let every run finish, so that the failure shows what each one said.
+      release(containers, a, b);
+      StringBuilder all = new StringBuilder(missing);
+      for (int i = 0; i < runs.size(); i++) {
+        runs.get(i).waitFor(10, TimeUnit.MINUTES);
+        all.append("\n--- run ").append(i).append(":\n").append(Files.readString(logs.get(i)));
+      }
+      throw new AssertionError(all.toString());
+    }
 
     // A prune started while every run holds the repository: it waits for them, then loses nothing.
     Process prune = new ProcessBuilder(Cli.javaCommand("-Xmx128m", "prune", "--repo", local.toString(),
         "--keep-last", "5", "--lock-wait", "600")).redirectErrorStream(true)
         .redirectOutput(tmp.resolve("prune.log").toFile()).start();
-    for (String[] c : containers) {
-      DockerDaemon d = c[0].equals(a.host()) ? a : b;
-      d.docker("exec", c[1], "touch", "/tmp/go");
-    }
+    release(containers, a, b);
     for (int i = 0; i < runs.size(); i++) {
       assertThat(runs.get(i).waitFor(10, TimeUnit.MINUTES)).as("run %d finished", i).isTrue();
       assertThat(runs.get(i).exitValue()).as(Files.readString(logs.get(i))).isZero();
@@ -149,20 +156,31 @@ class FleetIT {
         + S3rverServer.REGION + "\n";
   }
 
-  /** Waits (bounded) until {@code n} lock holders are in the local repository, failing early if a run ended. */
-  private static void awaitHolders(Path repo, int n, List<Process> runs, List<Path> logs) throws Exception {
+  /**
+   * Waits (bounded) until {@code n} lock holders are in the local repository: null then, else what went wrong (a
+   * run ended early, or fewer holders after five minutes).
+   */
+  private static String awaitHolders(Path repo, int n, List<Process> runs) throws Exception {
     for (int i = 0; i < 3000; i++) {
       for (int r = 0; r < runs.size(); r++) {
         if (!runs.get(r).isAlive()) {
-          throw new AssertionError("run " + r + " ended before the prune started: " + Files.readString(logs.get(r)));
+          return "run " + r + " ended before the prune started";
         }
       }
       if (holders(repo) >= n) {
-        return;
+        return null;
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("only " + holders(repo) + " of " + n + " runs took the repository lock in 5 minutes");
+    return "only " + holders(repo) + " of " + n + " runs took the repository lock in 5 minutes";
+  }
+
+  /** Ends every run's pre hook. */
+  private static void release(List<String[]> containers, DockerDaemon a, DockerDaemon b) {
+    for (String[] c : containers) {
+      DockerDaemon d = c[0].equals(a.host()) ? a : b;
+      d.docker("exec", c[1], "touch", "/tmp/go");
+    }
   }
 
   private static long holders(Path repo) throws IOException {

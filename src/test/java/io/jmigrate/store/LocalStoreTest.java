@@ -168,6 +168,19 @@ class LocalStoreTest extends StoreContract {
   }
 
   @Test
+  void open_repositoryBeingCreatedByAnotherProcess_opensAndCompletesIt() throws Exception {
+    // What another process's ensureLayout leaves for a moment: tmp/ made, oci-layout not yet renamed into place.
+    Path repo = temp.resolve("new-repo");
+    Files.createDirectories(repo.resolve("tmp"));
+    Files.createDirectories(repo.resolve("blobs"));
+
+    Store store = Stores.open(repo.toString(), StoreOptions.defaults());
+    store.putBlob(MediaTypes.SNAPSHOT_DOCUMENT, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+    assertThat(repo.resolve("oci-layout")).exists();
+  }
+
+  @Test
   void open_regularFile_failsInvalid() throws Exception {
     Path file = temp.resolve("file");
     Files.writeString(file, "x");
