@@ -65,7 +65,15 @@ public final class SnapshotCopier {
       }
     }
     to.putManifest(s.index(), from.store().getManifest(s.id()));
-    to.putTag(Tag.of(s.tag(), s.index()));
+    // Created only if still free: another copy (or a backup on another host) may have taken the name meanwhile.
+    if (!to.putTagIfAbsent(Tag.of(s.tag(), s.index()))) {
+      Optional<Tag> now = to.getTag(s.tag());
+      if (now.isPresent() && now.get().target().digest().equals(s.id())) {
+        return new Result(s, true, objectsSent - sent0, bytesSent - bytes0, objectsSkipped - skipped0);
+      }
+      throw new SnapshotException(SnapshotException.Kind.INVALID, "cannot copy snapshot " + s.shortId() + ": "
+          + to.location() + " got a different snapshot tagged " + s.tag() + " while copying");
+    }
     LOG.info("copied snapshot {} ({}) to {}", s.shortId(), s.tag(), to.location());
     return new Result(s, false, objectsSent - sent0, bytesSent - bytes0, objectsSkipped - skipped0);
   }

@@ -617,31 +617,60 @@ final class S3Store implements Store {
 
   @Override
   public boolean putTagIfAbsent(Tag tag) throws StoreException {
+    if (!conditionalWrites()) {
+      return Store.super.putTagIfAbsent(tag);
+    }
     if (!exists(blobKey(tag.target().digest()))) {
       throw untaggable(tag, location());
     }
     String key = key("tags/" + tag.name());
-    // The HEAD first: a server that ignores If-None-Match (s3rver 3.7.1 does) then only races in the moment
-    // between the two requests, not whenever the name is taken.
     if (exists(key)) {
       return false;
     }
     byte[] json = StoreJson.write(tag.target());
-    PutObjectResponse r;
+    Optional<PutObjectResponse> r = putIfAbsent(key, json, "publish tag");
+    if (r.isEmpty()) {
+      return false;
+    }
+    stored.afterPut(key, json, json.length, r.get());
+    return true;
+  }
+
+  /** A PUT with {@code If-None-Match: *}: empty when the key exists (412, or 409 from a concurrent one). */
+  private Optional<PutObjectResponse> putIfAbsent(String key, byte[] content, String action) throws StoreException {
     try {
-      // Conditional write (AWS since 2024, S3Proxy): 412 when the key exists, so the check is atomic.
-      r = s3.putObject(b -> b.bucket(bucket).key(key).contentLength((long) json.length).ifNoneMatch("*"),
-          RequestBody.fromContentProvider(() -> new ByteArrayInputStream(json), json.length, OCTETS));
+      return Optional.of(s3.putObject(b -> b.bucket(bucket).key(key).contentLength((long) content.length)
+              .ifNoneMatch("*"),
+          RequestBody.fromContentProvider(() -> new ByteArrayInputStream(content), content.length, OCTETS)));
     } catch (S3Exception e) {
       if (e.statusCode() == 412 || e.statusCode() == 409) {
-        return false;
+        return Optional.empty();
       }
-      throw error("publish tag", key, e);
+      throw error(action, key, e);
     } catch (SdkException e) {
-      throw error("publish tag", key, e);
+      throw error(action, key, e);
     }
-    stored.afterPut(key, json, json.length, r);
-    return true;
+  }
+
+  /**
+   * Whether the server honours {@code If-None-Match: *} on PUT (AWS S3 since 2024, S3Proxy do; s3rver 3.7.1
+   * ignores it and overwrites), probed once per store by writing one small object twice under a fresh key.
+   */
+  private boolean conditionalWrites() throws StoreException {
+    Boolean c = conditional;
+    if (c == null) {
+      String probe = key("tmp/conditional-probe-" + UUID.randomUUID());
+      byte[] one = {'1'};
+      try {
+        put(probe, one, 1, "probe conditional writes");
+        c = putIfAbsent(probe, one, "probe conditional writes").isEmpty();
+      } finally {
+        deleteQuietly(probe);
+      }
+      LOG.debug("{} {} conditional writes", endpoint, c ? "honours" : "ignores");
+      conditional = c;
+    }
+    return c;
   }
 
   /** A tag must never name content that is not there: a snapshot is published only once it is whole. */
@@ -882,6 +911,9 @@ final class S3Store implements Store {
     LOG.warn("ignoring unreadable lock record {} in {}: {}", key, location(), problem);
     return Optional.empty();
   }
+
+  /** Whether the server honours conditional PUTs; null until probed. */
+  private volatile Boolean conditional;
 
   private void deleteQuietly(String key) {
     try {

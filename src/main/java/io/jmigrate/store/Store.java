@@ -94,16 +94,29 @@ public interface Store extends Closeable {
    * Publishes a tag only if no tag of that name exists, and says whether it did: the last step of every snapshot,
    * so that two hosts publishing the same name at once never replace each other's snapshot. Atomic where the store
    * has a primitive for it (local: under the repository's index lock; S3: a conditional PUT with
-   * {@code If-None-Match: *}); this default checks, then writes, and two writers can still meet in between (a
-   * registry's tag PUT has no condition): docs/stores.md says which store guarantees what.
+   * {@code If-None-Match: *}). Elsewhere (a registry's tag PUT has no condition, nor has an S3 server that ignores
+   * it) this default checks, writes, waits {@link #PUBLISH_SETTLE} and reads the tag back: a writer that finds
+   * another's snapshot under the name then says it did not publish, and its caller takes the next name, so of two
+   * writers that met, the one overwritten moves aside. Only a writer stalled for longer than the settle time
+   * between its check and its write can still replace a tag: docs/stores.md says which store guarantees what.
    */
   default boolean putTagIfAbsent(Tag tag) throws StoreException {
     if (getTag(tag.name()).isPresent()) {
       return false;
     }
     putTag(tag);
-    return true;
+    try {
+      Thread.sleep(PUBLISH_SETTLE.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(StoreException.Kind.OTHER, "interrupted while publishing tag " + tag.name(), e);
+    }
+    Optional<Tag> now = getTag(tag.name());
+    return now.isPresent() && now.get().target().digest().equals(tag.target().digest());
   }
+
+  /** How long {@link #putTagIfAbsent} waits before it reads back a tag written without a condition. */
+  java.time.Duration PUBLISH_SETTLE = java.time.Duration.ofSeconds(1);
 
   /**
    * All readable tags, with their targets' descriptors; jmigrate's own internal tags (locks) are not listed. Each
