@@ -84,7 +84,10 @@ public final class SnapshotRepository {
    * annotations is some other image a registry repository may hold, not a damaged snapshot.)
    */
   public Listing listing() throws StoreException {
-    TagListing tags = store.tagListing();
+    return listing(store.tagListing());
+  }
+
+  private static Listing listing(TagListing tags) {
     List<SnapshotSummary> out = new ArrayList<>();
     List<TagListing.Unreadable> bad = new ArrayList<>(tags.unreadable());
     for (Tag t : tags.tags()) {
@@ -101,10 +104,18 @@ public final class SnapshotRepository {
     return new Listing(out, bad);
   }
 
-  /** The snapshots of one container, oldest first. */
+  /**
+   * The snapshots of one container, oldest first. Only the tags named after it are read ({@link #tagBase}): in a
+   * repository a fleet shares, a backup's look at its container's last snapshot must not read every other
+   * container's tags.
+   */
   public List<SnapshotSummary> list(String container) throws StoreException {
     String name = stripSlash(container);
-    return list().stream().filter(s -> s.container().equals(name)).collect(Collectors.toList());
+    Listing l = listing(store.tagListing(tagBase(name) + "-"));
+    for (TagListing.Unreadable u : l.unreadable()) {
+      LOG.warn("ignoring tag {} in {}: {}; run jmigrate verify", u.name(), store.location(), u.problem());
+    }
+    return l.snapshots().stream().filter(s -> s.container().equals(name)).collect(Collectors.toList());
   }
 
   /**
@@ -371,12 +382,14 @@ public final class SnapshotRepository {
     return a;
   }
 
+  /** The start of every tag of a container's snapshots: its name made tag-safe, at most 100 characters. */
+  static String tagBase(String container) {
+    String name = container.replaceAll("[^a-zA-Z0-9_.-]", "_");
+    return name.length() > 100 ? name.substring(0, 100) : name;
+  }
+
   private String freeTag(SnapshotDocument doc) throws StoreException {
-    String name = doc.container().name().replaceAll("[^a-zA-Z0-9_.-]", "_");
-    if (name.length() > 100) {
-      name = name.substring(0, 100);
-    }
-    String base = name + "-" + TAG_TIME.format(doc.times().frozen());
+    String base = tagBase(doc.container().name()) + "-" + TAG_TIME.format(doc.times().frozen());
     String tag = base;
     for (int n = 2; store.getTag(tag).isPresent(); n++) {
       tag = base + "-" + n;

@@ -359,6 +359,11 @@ public final class LocalStore implements Store {
 
   @Override
   public TagListing tagListing() throws StoreException {
+    return tagListing("");
+  }
+
+  @Override
+  public TagListing tagListing(String prefix) throws StoreException {
     List<Tag> out = new ArrayList<>();
     List<TagListing.Unreadable> bad = new ArrayList<>();
     if (!Files.isDirectory(tags)) {
@@ -367,7 +372,7 @@ public final class LocalStore implements Store {
     try (DirectoryStream<Path> dir = Files.newDirectoryStream(tags)) {
       for (Path p : dir) {
         String name = p.getFileName().toString();
-        if (!KEY.matcher(name).matches()) {
+        if (!KEY.matcher(name).matches() || !name.startsWith(prefix)) {
           continue;
         }
         try {

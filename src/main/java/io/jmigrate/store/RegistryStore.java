@@ -540,9 +540,19 @@ public final class RegistryStore implements Store {
 
   @Override
   public List<Tag> listTags() throws StoreException {
+    return listTags("");
+  }
+
+  @Override
+  public TagListing tagListing(String prefix) throws StoreException {
+    return new TagListing(listTags(prefix), List.of());
+  }
+
+  /** The tags whose names start with {@code prefix}: the names are one listing, then a GET per matching tag. */
+  private List<Tag> listTags(String prefix) throws StoreException {
     List<String> names = new ArrayList<>();
     for (String name : listTagNames()) {
-      if (!internalTag(name)) {
+      if (!internalTag(name) && name.startsWith(prefix)) {
         names.add(name);
       }
     }

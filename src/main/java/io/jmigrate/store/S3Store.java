@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -690,8 +691,14 @@ final class S3Store implements Store {
 
   @Override
   public TagListing tagListing() throws StoreException {
+    return tagListing("");
+  }
+
+  @Override
+  public TagListing tagListing(String prefix) throws StoreException {
     List<String> names = new ArrayList<>();
-    for (S3Object o : list("tags/", "list tags")) {
+    // The LIST by prefix: one container's tags cost a GET each, not every tag of the repository.
+    for (S3Object o : list("tags/" + prefix, "list tags")) {
       String name = relativeName(o, "tags/");
       try {
         names.add(Tag.checkName(name));
@@ -813,7 +820,9 @@ final class S3Store implements Store {
     long backoff = 250;
     while (true) {
       String id = UUID.randomUUID().toString();
-      String key = key("locks/" + id + ".json");
+      // The mode is in the name, so that a shared locker never reads another shared holder's record: with a
+      // fleet's backups holding the lock at once, reading every record on every lock would be quadratic.
+      String key = key("locks/" + mode.name().toLowerCase(Locale.ROOT) + "-" + id + ".json");
       byte[] record = StoreJson.write(self);
       put(key, record, record.length, "write lock");
       List<String> conflicts = new ArrayList<>();
@@ -825,12 +834,20 @@ final class S3Store implements Store {
           if (o.key().equals(key) || !o.key().endsWith(".json")) {
             continue;
           }
+          boolean stale = o.lastModified() != null && o.lastModified().isBefore(now.minus(STALE_LOCK));
+          if (mode == LockMode.SHARED && relativeName(o, "locks/").startsWith("shared-")) {
+            if (stale) {
+              LOG.warn("removing stale shared lock record {}: not refreshed since {}", o.key(), o.lastModified());
+              delete(o.key(), "remove stale lock");
+            }
+            continue;
+          }
           Optional<LockHolder> read = readLockRecord(o.key());
           if (read.isEmpty()) {
             continue;
           }
           LockHolder other = read.get();
-          if (o.lastModified() != null && o.lastModified().isBefore(now.minus(STALE_LOCK))) {
+          if (stale) {
             LOG.warn("removing stale lock of {}: not refreshed since {}", other.describe(), o.lastModified());
             delete(o.key(), "remove stale lock");
             continue;

@@ -127,6 +127,17 @@ public interface Store extends Closeable {
   /** All tags like {@link #listTags}, and those that exist but could not be read, without logging them. */
   TagListing tagListing() throws StoreException;
 
+  /**
+   * As {@link #tagListing()}, for the tags whose names start with {@code prefix} only. A store that can list by
+   * prefix reads only those tags (one container's snapshots, when a repository holds a fleet's); this default
+   * filters the whole listing.
+   */
+  default TagListing tagListing(String prefix) throws StoreException {
+    TagListing all = tagListing();
+    return new TagListing(all.tags().stream().filter(t -> t.name().startsWith(prefix)).toList(),
+        all.unreadable().stream().filter(u -> u.name().startsWith(prefix)).toList());
+  }
+
   /** One tag, or empty. */
   Optional<Tag> getTag(String name) throws StoreException;
 

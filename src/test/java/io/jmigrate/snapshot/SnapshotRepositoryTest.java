@@ -102,6 +102,17 @@ class SnapshotRepositoryTest {
   }
 
   @Test
+  void list_container_onlyThatContainersSnapshotsNotThoseOfANameItPrefixes() throws Exception {
+    SnapshotSummary web = SnapshotFixtures.publish(repo, "web", T0);
+    SnapshotFixtures.publish(repo, "web-2", T0);
+    SnapshotFixtures.publish(repo, "db", T0);
+
+    assertThat(repo.list("web")).containsExactly(web);
+    assertThat(repo.list("/web")).containsExactly(web);
+    assertThat(repo.list("cache")).isEmpty();
+  }
+
+  @Test
   void resolve_prefixTagOrContainer_findsTheSnapshot() throws Exception {
     SnapshotSummary old = SnapshotFixtures.publish(repo, "web", T0);
     SnapshotSummary latest = SnapshotFixtures.publish(repo, "web", T0.plusSeconds(3600));

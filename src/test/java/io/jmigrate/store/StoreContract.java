@@ -504,6 +504,18 @@ public abstract class StoreContract {
   }
 
   @Test
+  void tagListing_prefix_listsOnlyTheTagsNamedSo() throws Exception {
+    store.putTag(Tag.of("web-20240501T030000Z", storeIndex("web", 30)));
+    store.putTag(Tag.of("web-2-20240501T030000Z", storeIndex("web-2", 31)));
+    store.putTag(Tag.of("db-20240501T030000Z", storeIndex("db", 32)));
+
+    assertThat(second().tagListing("web-").tags()).extracting(Tag::name)
+        .containsExactly("web-2-20240501T030000Z", "web-20240501T030000Z");
+    assertThat(second().tagListing("db-").tags()).extracting(Tag::name).containsExactly("db-20240501T030000Z");
+    assertThat(second().tagListing("cache-").tags()).isEmpty();
+  }
+
+  @Test
   void putTag_published_listedWithItsAnnotations() throws Exception {
     assertThat(store.listTags()).isEmpty();
     Descriptor index = storeIndex("web", 30);
