@@ -26,6 +26,8 @@ import java.util.Optional;
  * @param retention what {@code prune} keeps; {@link RetentionPolicy#keepAll()} when none is set
  * @param notification where to report runs, if anywhere
  * @param includeBinds also back up bind-mounted host directories (built-in: false)
+ * @param freezePerRepository back up each container into each repository on its own, freezing it once per
+ *     repository (built-in: false: one backup, copied into the other repositories)
  * @param origins for each top-level setting key ({@code consistency}, {@code hooks}, …) where it came from:
  *     {@link SettingSource#JOB}, {@link SettingSource#DEFAULTS} or {@link SettingSource#BUILT_IN}
  */
@@ -43,6 +45,7 @@ public record Job(
     RetentionPolicy retention,
     Optional<Notification> notification,
     boolean includeBinds,
+    boolean freezePerRepository,
     Map<String, SettingSource> origins) {
 
   public Job {

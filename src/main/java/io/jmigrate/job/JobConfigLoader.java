@@ -43,7 +43,7 @@ public final class JobConfigLoader {
   static final List<String> TOP_KEYS = List.of("defaults", "jobs");
   static final List<String> SELECTION_KEYS = List.of("containers", "labels", "project");
   static final List<String> SETTING_KEYS = List.of("host", "repository", "repositories", "consistency", "hooks",
-      "schedule", "timezone", "retention", "notify", "include-binds", "exclude");
+      "schedule", "timezone", "retention", "notify", "include-binds", "exclude", "freeze-per-repository");
   static final List<String> JOB_KEYS = concat(SELECTION_KEYS, SETTING_KEYS);
   static final List<String> HOOKS_KEYS = List.of("pre", "post");
   static final List<String> HOOK_KEYS = List.of("command", "timeout", "on-error", "container");
@@ -189,6 +189,7 @@ public final class JobConfigLoader {
     RetentionPolicy retention = orElse(own.merged("retention", defaults, origins), RetentionPolicy.keepAll());
     Notification notification = own.merged("notify", defaults, origins);
     Boolean includeBinds = own.merged("include-binds", defaults, origins);
+    Boolean freezePerRepository = own.merged("freeze-per-repository", defaults, origins);
     List<String> exclude = orElse(own.merged("exclude", defaults, origins), List.of());
 
     if (selection instanceof Selection.Names) {
@@ -215,7 +216,7 @@ public final class JobConfigLoader {
     return new Job(name, selection, exclude, Optional.ofNullable(host), repositories, consistency,
         hooks.pre.stream().map(h -> h.hook).toList(), hooks.post.stream().map(h -> h.hook).toList(),
         Optional.ofNullable(schedule), zone, retention, Optional.ofNullable(notification),
-        includeBinds != null && includeBinds, origins);
+        includeBinds != null && includeBinds, freezePerRepository != null && freezePerRepository, origins);
   }
 
   private Selection readSelection(MapNode.Entry e, String jobPath) throws ConfigException {
@@ -331,6 +332,9 @@ public final class JobConfigLoader {
           break;
         case "include-binds":
           into.put("include-binds", bool(v, p));
+          break;
+        case "freeze-per-repository":
+          into.put("freeze-per-repository", bool(v, p));
           break;
         case "exclude":
           into.put("exclude", isNull(v) ? List.of() : containerNames(v, p));

@@ -8,6 +8,7 @@ import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.HostSpec;
+import io.jmigrate.snapshot.SnapshotCopier;
 import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.snapshot.SnapshotSummary;
 import io.jmigrate.store.Store;
@@ -48,10 +49,11 @@ import org.slf4j.LoggerFactory;
  *   <li>release the locks and POST the summary to the job's webhook if its policy says so.
  * </ol>
  *
- * <p>Several repositories: each gets its own {@link BackupRunner} run, so the container is frozen once per
- * repository. That keeps each repository's snapshot independent (one store failing never touches another's
- * snapshot) and keeps {@code BackupRunner} as it is; unchanged content is read again but not stored again
- * (aliases). Hooks run once around the whole group.
+ * <p>Several repositories: the container is backed up once, into the first repository that takes it, and that
+ * snapshot is copied into the others ({@link SnapshotCopier}: same blobs, same id, only what each lacks sent), so
+ * it is frozen and read once. A repository whose store compresses differently (a registry), or every repository
+ * when the job says {@code freeze-per-repository: true}, gets a backup of its own. Hooks run once around the whole
+ * group.
  *
  * <p>Never throws for a failed container or repository: every failure becomes a result in the
  * {@link RunSummary}, with its cause kept in {@link Outcome#causes()} for the exit code.
@@ -293,9 +295,15 @@ public final class JobRunner {
     BackupRunner.Options options = new BackupRunner.Options(s.consistency(), s.includeBinds(), null,
         VolumeSources.Reader.AUTO, settings.toolVersion());
     List<Object[]> done = new ArrayList<>(); // {Repo, BackupRunner.Result or Exception}
+    Repo first = null;
+    BackupRunner.Result taken = null;
     for (Repo r : usable) {
       if (settings.stopRequested().getAsBoolean()) {
         done.add(new Object[] {r, new JobException(stopMessage(c.name()))});
+        continue;
+      }
+      if (taken != null && canCopy(job, first, r, c.name())) {
+        done.add(new Object[] {r, copy(c.name(), first, taken, r)});
         continue;
       }
       try {
@@ -304,6 +312,10 @@ public final class JobRunner {
         LOG.info("{}: backed up to {} as {} ({}, frozen {})", c.name(), r.location(), res.snapshot().shortId(),
             res.consistency(), Durations.format(res.frozen().withNanos(0)));
         done.add(new Object[] {r, res});
+        if (taken == null) {
+          first = r;
+          taken = res;
+        }
       } catch (Exception e) {
         LOG.warn("{}: backup to {} failed: {}", c.name(), r.location(), message(e));
         done.add(new Object[] {r, e});
@@ -334,6 +346,43 @@ public final class JobRunner {
         summary.add(RunSummary.ContainerResult.failure(c.name(), r.location(), took, message(e)));
         causes.add(e);
       }
+    }
+  }
+
+  /**
+   * Whether {@code to} gets a copy of the snapshot taken for {@code from} rather than a backup of its own: one
+   * freeze and one read of the container for every repository, unless the job asks for a freeze per repository
+   * or the stores compress differently (a registry keeps gzip layers so that engines can pull them; a copy is
+   * byte-exact and would keep another store's zstd).
+   */
+  private static boolean canCopy(Job job, Repo from, Repo to, String container) {
+    if (job.freezePerRepository()) {
+      return false;
+    }
+    for (Store.ContentKind k : Store.ContentKind.values()) {
+      if (from.store.compression(k) != to.store.compression(k)) {
+        LOG.info("{}: {} compresses {} as {}, {} as {}: backed up on its own, with its own freeze", container,
+            to.location(), k.name().toLowerCase(java.util.Locale.ROOT), to.store.compression(k), from.location(),
+            from.store.compression(k));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Copies the snapshot just taken for {@code from} into {@code to}: the result, or why it failed. */
+  private static Object copy(String container, Repo from, BackupRunner.Result taken, Repo to) {
+    try {
+      SnapshotCopier.Result c = new SnapshotCopier(new SnapshotRepository(from.store), to.store)
+          .copy(taken.snapshot());
+      LOG.info("{}: copied to {} as {} from {} (one freeze for both; {} object(s), {} sent)", container, to.location(),
+          c.snapshot().shortId(), from.location(), c.objectsSent(), Scheduler.bytes(c.bytesSent()));
+      return new BackupRunner.Result(taken.container(), c.snapshot(), taken.consistency(), c.bytesSent(),
+          taken.bytesWritten() + taken.bytesReused() - c.bytesSent(), taken.frozen(), taken.total());
+    } catch (Exception e) {
+      LOG.warn("{}: copy of snapshot {} to {} failed: {}", container, taken.snapshot().shortId(), to.location(),
+          message(e));
+      return e;
     }
   }
 

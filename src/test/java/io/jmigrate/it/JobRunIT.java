@@ -215,11 +215,12 @@ class JobRunIT {
   }
 
   @Test
-  void run_twoRepositoriesAndRetention_writesBothAndKeepsWhatTheJobSays() throws Exception {
+  void run_twoRepositoriesAndRetention_freezesOnceWritesBothAndKeepsWhatTheJobSays() throws Exception {
     container("web");
     Path second = tmp.resolve("offsite");
     Path cfg = JobTesting.writeConfig(tmp, "jobs:\n  both:\n    host: " + a.host() + "\n    containers: [web]\n"
         + "    repositories: [" + repo + ", " + second + "]\n    retention: {keep-last: 2}\n");
+    String since = a.docker("info", "--format", "{{.SystemTime}}").strip();
 
     for (int i = 0; i < 3; i++) {
       a.docker("exec", "web", "sh", "-c", "echo " + i + " > /data/n");
@@ -228,10 +229,34 @@ class JobRunIT {
       Thread.sleep(1100); // tags carry the second
     }
 
+    // One freeze per run, not one per repository: the second repository gets a copy of the same snapshot.
+    assertThat(pauses(since)).isEqualTo(3);
     assertThat(JobTesting.tags(repo)).hasSize(2);
-    assertThat(JobTesting.tags(second)).hasSize(2);
+    assertThat(JobTesting.tags(second)).isEqualTo(JobTesting.tags(repo));
     assertThat(Cli.run("verify", "--repo", repo.toString()).exitCode()).isZero();
     assertThat(Cli.run("verify", "--repo", second.toString()).exitCode()).isZero();
+  }
+
+  @Test
+  void run_twoRepositoriesFreezePerRepository_freezesForEach() throws Exception {
+    container("web");
+    Path second = tmp.resolve("offsite");
+    Path cfg = JobTesting.writeConfig(tmp, "jobs:\n  both:\n    host: " + a.host() + "\n    containers: [web]\n"
+        + "    repositories: [" + repo + ", " + second + "]\n    freeze-per-repository: true\n");
+    String since = a.docker("info", "--format", "{{.SystemTime}}").strip();
+
+    Cli.Run r = Cli.run("run", "--config", cfg.toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    assertThat(pauses(since)).isEqualTo(2);
+    assertThat(JobTesting.tags(second)).hasSize(1);
+  }
+
+  /** How often web was paused on host A since {@code since} (the daemon's clock). */
+  private long pauses(String since) {
+    String until = a.docker("info", "--format", "{{.SystemTime}}").strip();
+    return a.docker("events", "--since", since, "--until", until, "--filter", "container=web", "--filter",
+        "event=pause", "--format", "{{.Action}}").lines().filter(l -> l.equals("pause")).count();
   }
 
   @Test

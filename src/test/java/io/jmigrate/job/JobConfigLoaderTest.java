@@ -210,7 +210,7 @@ class JobConfigLoaderTest {
 
     assertThat(e.getMessage()).isEqualTo(file() + ":5:5: jobs.web: unknown key \"consistancy\"; did you mean "
         + "\"consistency\"?; expected one of: containers, labels, project, host, repository, repositories, "
-        + "consistency, hooks, schedule, timezone, retention, notify, include-binds, exclude");
+        + "consistency, hooks, schedule, timezone, retention, notify, include-binds, exclude, freeze-per-repository");
   }
 
   @Test
