@@ -654,8 +654,8 @@ final class S3Store implements Store {
   }
 
   /**
-   * Whether the server honours {@code If-None-Match: *} on PUT (AWS S3 since 2024, S3Proxy do; s3rver 3.7.1
-   * ignores it and overwrites), probed once per store by writing one small object twice under a fresh key.
+   * Whether the server honours {@code If-None-Match: *} on PUT (AWS S3 does since 2024; S3Proxy 2.6.0 and s3rver
+   * 3.7.1 ignore it and overwrite), probed once per store by writing one small object twice under a fresh key.
    */
   private boolean conditionalWrites() throws StoreException {
     Boolean c = conditional;
