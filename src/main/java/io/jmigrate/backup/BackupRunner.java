@@ -17,6 +17,7 @@ import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.snapshot.SnapshotSummary;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
+import io.jmigrate.store.StoreIOException;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -251,6 +252,15 @@ public final class BackupRunner {
       }
       return Contents.put(store, Store.ContentKind.VOLUME, what, known, source);
     } catch (IOException e) {
+      // The volume is read and stored in one stream: a failure may be the repository's (a full disk), which must
+      // not read as a volume that could not be read.
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof StoreIOException) {
+          StoreException s = ((StoreIOException) c).storeException();
+          throw new StoreException(s.kind(), "storing " + m.describe() + " of container " + name + ": "
+              + s.getMessage(), e);
+        }
+      }
       throw new IOException("cannot read " + m.describe() + " of container " + name + ": " + e.getMessage(), e);
     }
   }

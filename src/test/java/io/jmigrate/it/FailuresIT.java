@@ -107,7 +107,8 @@ class FailuresIT {
       Cli.Run r = Cli.run("backup", "-H", a.host(), "--repo", full.toString(), "full");
 
       assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCode.REPOSITORY);
-      assertThat(r.err()).as(r.toString()).contains("no space left on device writing").contains(full.toString())
+      assertThat(r.err()).as(r.toString()).contains("storing volume full-data at /data of container full: no space "
+          + "left on device writing").contains(full.toString())
           .contains("free space").doesNotContain("cannot read");
       assertThat(r.err().lines().filter(l -> l.startsWith("jmigrate:")).count()).as(r.err()).isEqualTo(1);
       assertThat(state(a, "full")).isEqualTo("running");
