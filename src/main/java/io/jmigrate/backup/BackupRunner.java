@@ -76,6 +76,18 @@ public final class BackupRunner {
   public Result backup(String containerRef)
       throws BackupException, EngineException, StoreException, IOException, SnapshotException {
     Instant started = Instant.now();
+    // What a jmigrate killed with SIGKILL left on this engine (a paused container, a temporary image) is undone
+    // first: otherwise this backup would find the container paused and record it so.
+    for (String line : RecoveryJournal.recover(engine)) {
+      LOG.warn("recovered: {}", line);
+    }
+    try (RecoveryJournal journal = RecoveryJournal.open(engine)) {
+      return backup(containerRef, started, journal);
+    }
+  }
+
+  private Result backup(String containerRef, Instant started, RecoveryJournal journal)
+      throws BackupException, EngineException, StoreException, IOException, SnapshotException {
     ObjectNode inspect = inspect(containerRef);
     nameContainerReferences(inspect);
     String id = inspect.path("Id").asText();
@@ -101,12 +113,13 @@ public final class BackupRunner {
     Instant resumedAt;
     String applied;
     Freeze freeze = Freeze.apply(engine, List.of(new Freeze.Target(id, name, state.path("Running").asBoolean(),
-        state.path("Paused").asBoolean())), options.consistency(), options.stopTimeout());
+        state.path("Paused").asBoolean())), options.consistency(), options.stopTimeout(), journal);
     try (Shutdown.Registration removeTemp = Shutdown.onInterrupt("remove temporary image " + TEMP_REPO + ":"
         + tempTag, () -> removeQuietly(TEMP_REPO + ":" + tempTag))) {
       try {
         frozenAt = freeze.frozenAt();
         applied = appliedConsistency(freeze.appliedTo(id), state);
+        journal.image(TEMP_REPO + ":" + tempTag);
         tempImage = commitUnlessStopping(id, tempTag, name);
         LOG.info("{}: committed writable layer as {}", name, tempImage);
         for (MountPlan.Mount m : mounts) {
@@ -157,8 +170,8 @@ public final class BackupRunner {
       return new Result(name, published, applied, written, reused, frozenFor, Duration.between(started,
           Instant.now()));
     } finally {
-      if (tempImage != null) {
-        removeQuietly(tempImage);
+      if (tempImage != null && removeQuietly(tempImage)) {
+        journal.imageRemoved(TEMP_REPO + ":" + tempTag);
       }
     }
   }
@@ -323,12 +336,15 @@ public final class BackupRunner {
         info.path("OSType").asText("linux"));
   }
 
-  private void removeQuietly(String image) {
+  /** Removes a temporary image; says whether it is gone. */
+  private boolean removeQuietly(String image) {
     try {
       engine.removeImage(image, false);
+      return true;
     } catch (EngineException e) {
       LOG.warn("could not remove temporary image {} on {}: {}; remove it with `docker rmi {}`", image,
           engine.display(), e.getMessage(), image);
+      return false;
     }
   }
 
