@@ -17,6 +17,7 @@ import io.jmigrate.snapshot.SnapshotRepository;
 import io.jmigrate.snapshot.SnapshotSummary;
 import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
+import io.jmigrate.store.StoreIOException;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,6 +76,18 @@ public final class BackupRunner {
   public Result backup(String containerRef)
       throws BackupException, EngineException, StoreException, IOException, SnapshotException {
     Instant started = Instant.now();
+    // What a jmigrate killed with SIGKILL left on this engine (a paused container, a temporary image) is undone
+    // first: otherwise this backup would find the container paused and record it so.
+    for (String line : RecoveryJournal.recover(engine)) {
+      LOG.warn("recovered: {}", line);
+    }
+    try (RecoveryJournal journal = RecoveryJournal.open(engine)) {
+      return backup(containerRef, started, journal);
+    }
+  }
+
+  private Result backup(String containerRef, Instant started, RecoveryJournal journal)
+      throws BackupException, EngineException, StoreException, IOException, SnapshotException {
     ObjectNode inspect = inspect(containerRef);
     nameContainerReferences(inspect);
     String id = inspect.path("Id").asText();
@@ -100,12 +113,13 @@ public final class BackupRunner {
     Instant resumedAt;
     String applied;
     Freeze freeze = Freeze.apply(engine, List.of(new Freeze.Target(id, name, state.path("Running").asBoolean(),
-        state.path("Paused").asBoolean())), options.consistency(), options.stopTimeout());
+        state.path("Paused").asBoolean())), options.consistency(), options.stopTimeout(), journal);
     try (Shutdown.Registration removeTemp = Shutdown.onInterrupt("remove temporary image " + TEMP_REPO + ":"
         + tempTag, () -> removeQuietly(TEMP_REPO + ":" + tempTag))) {
       try {
         frozenAt = freeze.frozenAt();
         applied = appliedConsistency(freeze.appliedTo(id), state);
+        journal.image(TEMP_REPO + ":" + tempTag);
         tempImage = commitUnlessStopping(id, tempTag, name);
         LOG.info("{}: committed writable layer as {}", name, tempImage);
         for (MountPlan.Mount m : mounts) {
@@ -156,8 +170,8 @@ public final class BackupRunner {
       return new Result(name, published, applied, written, reused, frozenFor, Duration.between(started,
           Instant.now()));
     } finally {
-      if (tempImage != null) {
-        removeQuietly(tempImage);
+      if (tempImage != null && removeQuietly(tempImage)) {
+        journal.imageRemoved(TEMP_REPO + ":" + tempTag);
       }
     }
   }
@@ -251,6 +265,15 @@ public final class BackupRunner {
       }
       return Contents.put(store, Store.ContentKind.VOLUME, what, known, source);
     } catch (IOException e) {
+      // The volume is read and stored in one stream: a failure may be the repository's (a full disk), which must
+      // not read as a volume that could not be read.
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof StoreIOException) {
+          StoreException s = ((StoreIOException) c).storeException();
+          throw new StoreException(s.kind(), "storing " + m.describe() + " of container " + name + ": "
+              + s.getMessage(), e);
+        }
+      }
       throw new IOException("cannot read " + m.describe() + " of container " + name + ": " + e.getMessage(), e);
     }
   }
@@ -313,12 +336,15 @@ public final class BackupRunner {
         info.path("OSType").asText("linux"));
   }
 
-  private void removeQuietly(String image) {
+  /** Removes a temporary image; says whether it is gone. */
+  private boolean removeQuietly(String image) {
     try {
       engine.removeImage(image, false);
+      return true;
     } catch (EngineException e) {
       LOG.warn("could not remove temporary image {} on {}: {}; remove it with `docker rmi {}`", image,
           engine.display(), e.getMessage(), image);
+      return false;
     }
   }
 

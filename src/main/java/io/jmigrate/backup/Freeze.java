@@ -24,15 +24,17 @@ public final class Freeze implements AutoCloseable {
   private final Duration stopTimeout;
   private final List<Held> held = new ArrayList<>();
   private final Shutdown.Registration registration;
+  private final RecoveryJournal journal;
   private Instant frozenAt;
   private Instant resumedAt;
 
   /** What was done to one container, so that exactly that is undone. */
   private record Held(String id, String name, Consistency action) {}
 
-  private Freeze(Engine engine, Duration stopTimeout) {
+  private Freeze(Engine engine, Duration stopTimeout, RecoveryJournal journal) {
     this.engine = engine;
     this.stopTimeout = stopTimeout;
+    this.journal = journal;
     this.registration = Shutdown.onInterrupt("resume frozen containers on " + engine.display(), this::resumeQuietly);
   }
 
@@ -44,7 +46,16 @@ public final class Freeze implements AutoCloseable {
    */
   public static Freeze apply(Engine engine, List<Target> targets, Consistency mode, Duration stopTimeout)
       throws EngineException {
-    Freeze f = new Freeze(engine, stopTimeout);
+    return apply(engine, targets, mode, stopTimeout, null);
+  }
+
+  /**
+   * As {@link #apply(Engine, List, Consistency, Duration)}, recording each container in {@code journal} (may be
+   * null) before it is frozen, so that a later jmigrate resumes it if this process is killed meanwhile.
+   */
+  public static Freeze apply(Engine engine, List<Target> targets, Consistency mode, Duration stopTimeout,
+      RecoveryJournal journal) throws EngineException {
+    Freeze f = new Freeze(engine, stopTimeout, journal);
     try {
       for (Target t : targets) {
         f.freeze(t, mode);
@@ -64,6 +75,9 @@ public final class Freeze implements AutoCloseable {
     if (!t.running() || t.paused() || mode == Consistency.NONE) {
       // Stopped or already paused containers are already still; jmigrate does not change their state.
       return;
+    }
+    if (journal != null) {
+      journal.freezing(t.id(), t.name(), mode);
     }
     if (mode == Consistency.PAUSE) {
       engine.pauseContainer(t.id());
@@ -105,6 +119,9 @@ public final class Freeze implements AutoCloseable {
           LOG.info("started {} again", h.name());
         }
         held.remove(i);
+        if (journal != null) {
+          journal.resumed(h.id());
+        }
       } catch (EngineException e) {
         if (first == null) {
           first = new EngineException(e.kind(), "could not resume container " + h.name() + " on " + engine.display()
@@ -128,6 +145,9 @@ public final class Freeze implements AutoCloseable {
    * stopped.
    */
   public synchronized void release() {
+    if (journal != null) {
+      held.forEach(h -> journal.resumed(h.id()));
+    }
     held.clear();
     registration.close();
   }

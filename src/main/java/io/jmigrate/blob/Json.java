@@ -2,6 +2,7 @@ package io.jmigrate.blob;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -48,13 +49,47 @@ public final class Json {
     return (ObjectNode) n;
   }
 
-  /** Binds bytes to a type; {@code what} names the document in the error. */
+  /**
+   * Binds bytes to a type; {@code what} names the document in the error, which says where in the document the
+   * problem is and what it is, in the document's own terms: never Jackson's wording of Java class names ("Cannot
+   * construct instance of io.jmigrate…"), which means nothing to an operator.
+   */
   public static <T> T read(byte[] bytes, Class<T> type, String what) throws IOException {
     try {
       return MAPPER.readValue(bytes, type);
     } catch (JsonProcessingException e) {
-      throw new IOException(what + " is malformed: " + e.getOriginalMessage(), e);
+      throw new IOException(what + " is malformed: " + problem(e), e);
     }
+  }
+
+  /** "not JSON: …" for a syntax error; "at volumes[0].name: …" for a value of the wrong shape. */
+  static String problem(JsonProcessingException e) {
+    if (!(e instanceof JsonMappingException)) {
+      // A syntax error: Jackson's own text names the character and says nothing about classes.
+      return "not JSON: " + e.getOriginalMessage();
+    }
+    JsonMappingException m = (JsonMappingException) e;
+    StringBuilder path = new StringBuilder();
+    for (JsonMappingException.Reference r : m.getPath()) {
+      if (r.getFieldName() != null) {
+        path.append(path.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        path.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    String where = path.length() == 0 ? "at the top level" : "at " + path;
+    String why;
+    if (m instanceof com.fasterxml.jackson.databind.exc.ValueInstantiationException && m.getCause() != null
+        && m.getCause().getMessage() != null) {
+      // A record's constructor refused the value (a required field missing, a bad digest).
+      why = m.getCause() instanceof NullPointerException ? m.getCause().getMessage() + " is missing"
+          : m.getCause().getMessage();
+    } else if (m instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException) {
+      why = "a value of the wrong type, or missing";
+    } else {
+      why = "an unexpected value";
+    }
+    return where + ": " + why;
   }
 
   public static ObjectNode newObject() {

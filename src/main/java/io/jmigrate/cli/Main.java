@@ -37,6 +37,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         ScheduleCommand.class,
         PruneCommand.class,
         DrillCommand.class,
+        RecoverCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @Spec

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jmigrate.backup.BackupRunner;
 import io.jmigrate.backup.Consistency;
 import io.jmigrate.backup.Freeze;
+import io.jmigrate.backup.RecoveryJournal;
 import io.jmigrate.backup.MountPlan;
 import io.jmigrate.backup.VolumeSources;
 import io.jmigrate.archive.VolumeArchive;
@@ -278,6 +279,10 @@ public final class MigrationRunner {
   public Result migrate(List<String> names, String project, Snapshotter snapshotter)
       throws EngineException, PreflightException, MigrateException {
     Instant started = Instant.now();
+    // A source container a killed jmigrate left paused would be migrated as paused, and refused: undo that first.
+    for (String line : RecoveryJournal.recover(source)) {
+      report.accept("recovered: " + line);
+    }
     List<String> problems = new ArrayList<>();
     List<Member> members = select(names, project, problems);
     preflight(members, problems);
@@ -293,6 +298,7 @@ public final class MigrationRunner {
       t.setDaemon(true);
       return t;
     });
+    rollback.workers(pool);
     TargetBuilder build = new TargetBuilder(target, journal, options.writer(), options.strictMetadata());
     Map<String, TargetVolume> volumes = new LinkedHashMap<>();
     Freeze freeze = null;
@@ -418,14 +424,18 @@ public final class MigrationRunner {
           : options.keepRunning() ? "the source was resumed" : "the source was started again";
       String targetState = undone.targetClean() ? "what was created on " + target.display() + " was removed"
           : "what is left on " + target.display() + " must be removed with the commands above";
+      // After a signal the error in hand is only how the interrupted step broke off (a cancelled load reads as a
+      // lost engine connection): the cause to name is the signal.
+      String why = Shutdown.inProgress() ? "jmigrate was told to stop (Ctrl-C or SIGTERM)" : e.getMessage();
       throw new MigrateException("migration of " + what + " from " + source.display() + " to " + target.display()
-          + " failed: " + e.getMessage() + "; rolled back: " + sourceState + " and " + targetState, e);
+          + " failed: " + why + "; rolled back: " + sourceState + " and " + targetState, e);
     } finally {
       pool.shutdownNow();
       if (freeze != null) {
         freeze.close();
       }
       journal.close();
+      rollback.ended();
     }
   }
 

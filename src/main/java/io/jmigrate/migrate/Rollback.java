@@ -11,6 +11,9 @@ import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +27,13 @@ import org.slf4j.LoggerFactory;
  * <p>It is registered as one shutdown action that runs before those of the {@link Freeze} and the
  * {@link TargetJournal} (actions run newest first; {@link #reregister()} keeps it the newest), so that the order
  * holds on signals too. Running it twice does nothing the second time.
+ *
+ * <p>On a signal the migration's own thread is still working: sending a layer, filling a volume, creating a
+ * container. Undoing beside it raced it (the rollback read a list the migration was still filling, and a volume
+ * created after the rollback had removed it stayed on the target). So the shutdown action first stops the work:
+ * it interrupts the migration thread and its workers and waits (bounded) until the migration has ended, which it
+ * does by rolling back itself, on its own thread, with nothing running beside it; then there is nothing left to
+ * do. Only a migration that does not stop in time is rolled back from the shutdown thread.
  */
 final class Rollback {
   private static final Logger LOG = LoggerFactory.getLogger(Rollback.class);
@@ -38,6 +48,14 @@ final class Rollback {
   private volatile Freeze freeze;
   private Shutdown.Registration registration;
   private boolean done;
+  /** The migration's thread: the one that built this rollback. */
+  private final Thread worker = Thread.currentThread();
+  private volatile ExecutorService workers;
+  /** Counted down when the migration has ended, by success, failure or its own rollback. */
+  private final CountDownLatch ended = new CountDownLatch(1);
+
+  /** How long a signal waits for the migration to stop before rolling back beside it. */
+  static final Duration STOP_WAIT = Duration.ofSeconds(60);
 
   Rollback(Engine source, Engine target, TargetJournal journal, Duration retryFor, Consumer<String> report) {
     this.source = source;
@@ -45,7 +63,36 @@ final class Rollback {
     this.journal = journal;
     this.retryFor = retryFor;
     this.report = report;
-    this.registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), () -> run());
+    this.registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), this::onSignal);
+  }
+
+  /** The pool the migration runs commits and hashes on: interrupted with it on a signal. */
+  void workers(ExecutorService pool) {
+    this.workers = pool;
+  }
+
+  /** The migration has ended (its {@code finally}): a signal's rollback no longer waits for it. */
+  void ended() {
+    ended.countDown();
+  }
+
+  /** The shutdown action: stop the migration, let it roll back on its own thread, and only then check. */
+  private void onSignal() {
+    if (Thread.currentThread() != worker) {
+      ExecutorService pool = workers;
+      if (pool != null) {
+        pool.shutdownNow();
+      }
+      worker.interrupt();
+      try {
+        if (!ended.await(STOP_WAIT.toSeconds(), TimeUnit.SECONDS)) {
+          report.accept("the migration did not stop within " + STOP_WAIT.toSeconds() + " s; rolling back beside it");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    run();
   }
 
   /** The source containers are frozen (stopped or paused): rolling back starts them again. */
@@ -62,7 +109,7 @@ final class Rollback {
   /** Registers again, so that this action runs before any registered since (a {@link Freeze}'s). */
   private void reregister() {
     Shutdown.Registration old = registration;
-    registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), () -> run());
+    registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), this::onSignal);
     old.close();
   }
 
@@ -98,6 +145,9 @@ final class Rollback {
     }
     done = true;
     registration.close();
+    // The migration thread rolls back after a signal interrupted it: its engine calls (NIO sockets) would fail at
+    // once with the flag set, so it is cleared for the undo and set again after.
+    boolean interrupted = Thread.interrupted();
     try {
       return undo();
     } catch (RuntimeException e) {
@@ -105,6 +155,10 @@ final class Rollback {
       report.accept("the rollback failed: " + e + "; check " + source.display() + " and " + target.display()
           + " by hand");
       return new Outcome(false, false);
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -113,7 +167,8 @@ final class Rollback {
     boolean sourceUp = resumeSource(false);
     Instant deadline = Instant.now().plus(retryFor);
     if (!journal.isEmpty()) {
-      report.accept("cannot clean up " + target.display() + " yet (" + problems.get(0) + "); retrying for up to "
+      report.accept("cannot clean up " + target.display() + " yet (" + (problems.isEmpty() ? "it did not answer"
+          : problems.get(0)) + "); retrying for up to "
           + retryFor.toSeconds() + " s");
     }
     while ((!journal.isEmpty() || !sourceUp) && Instant.now().isBefore(deadline)) {

@@ -17,6 +17,7 @@ import io.jmigrate.store.Store;
 import io.jmigrate.store.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -180,7 +182,7 @@ public final class RestoreRunner {
           LOG.info("image {} is already on {}, not sent", imageId, target.display());
           target.tagImage(imageId, imageRef.substring(0, imageRef.lastIndexOf(':')), label);
         } else {
-          layerBytes = loadImage(doc, content, skip, imageRef);
+          layerBytes = loadImage(doc, content, skip, imageRef, label);
           journal.image(imageRef);
           journal.image(imageId);
         }
@@ -235,31 +237,56 @@ public final class RestoreRunner {
     return k;
   }
 
-  private long loadImage(SnapshotDocument doc, Content content, int skip, String imageRef)
+  private long loadImage(SnapshotDocument doc, Content content, int skip, String imageRef, String label)
       throws IOException, EngineException {
     byte[] config = content.imageConfig();
     List<SnapshotDocument.Layer> layers = doc.image().layers();
     long[] sent = new long[1];
     LOG.info("loading image onto {}: {} of {} layers to send", target.display(), layers.size() - skip,
         layers.size());
+    AtomicReference<Throwable> producerFailure = new AtomicReference<>();
     try (InputStream tar = Pipe.produce("load-" + imageRef, out -> {
-      LoadArchiveWriter w = new LoadArchiveWriter(out);
-      w.writeConfig(config);
-      for (int i = skip; i < layers.size(); i++) {
-        SnapshotDocument.Layer l = layers.get(i);
-        try (TransferListener.Transfer t = progress.start("layer " + l.diffId().shortHex(12), l.uncompressedSize());
-            InputStream in = new CountingInputStream(content.openLayer(i), t)) {
-          w.writeLayer(l.diffId(), l.uncompressedSize(), in);
-        }
-        sent[0] += l.uncompressedSize();
-        LOG.info("sent layer {} ({} bytes)", l.diffId(), l.uncompressedSize());
+      try {
+        writeLoadArchive(out, config, doc, layers, skip, content, imageRef, sent);
+      } catch (IOException | RuntimeException | Error e) {
+        producerFailure.set(e);
+        throw e;
       }
-      w.finish(doc.image().diffIds(), List.of(imageRef));
-      w.close();
     })) {
-      target.loadImage(tar);
+      try {
+        target.loadImage(tar);
+      } catch (EngineException | RuntimeException e) {
+        // A layer that cannot be read from the repository (truncated, corrupt) breaks the stream the engine
+        // reads, so the engine call fails too; its error would blame the connection to the engine. The cause
+        // worth reporting is the repository's, read before the pipe is closed.
+        Throwable p = producerFailure.get();
+        if (p instanceof IOException) {
+          throw new IOException(p.getMessage() + "; run `jmigrate verify " + label
+              + "` and restore another snapshot or copy", p);
+        }
+        throw e;
+      }
     }
     return sent[0];
+  }
+
+  /** The {@code docker load} input: the config and the layers from {@code skip} on, read from the repository. */
+  private void writeLoadArchive(OutputStream out, byte[] config, SnapshotDocument doc,
+      List<SnapshotDocument.Layer> layers, int skip, Content content, String imageRef, long[] sent)
+      throws IOException {
+    LoadArchiveWriter w = new LoadArchiveWriter(out);
+    w.writeConfig(config);
+    for (int i = skip; i < layers.size(); i++) {
+      SnapshotDocument.Layer l = layers.get(i);
+      try (TransferListener.Transfer t = progress.start("layer " + l.diffId().shortHex(12), l.uncompressedSize());
+          InputStream in = new CountingInputStream(content.openLayer(i), t)) {
+        w.writeLayer(l.diffId(), l.uncompressedSize(), in);
+      }
+      sent[0] += l.uncompressedSize();
+      LOG.info("sent layer {} ({} bytes)", l.diffId(), l.uncompressedSize());
+    }
+    w.finish(doc.image().diffIds(), List.of(imageRef));
+    w.close();
   }
 
   private void replaceExisting(SnapshotDocument doc, String name) throws EngineException {

@@ -190,7 +190,14 @@ public final class SnapshotRepository {
       try (InputStream in = store.openBlob(docBlob.digest(), docBlob.size(), what + " document")) {
         docBytes = in.readAllBytes();
       }
-      SnapshotDocument doc = SnapshotDocument.parse(docBytes, what + " document");
+      SnapshotDocument doc;
+      try {
+        doc = SnapshotDocument.parse(docBytes,
+            what + " document " + docBlob.digest().shortHex(SnapshotSummary.SHORT_ID));
+      } catch (SnapshotException e) {
+        throw new SnapshotException(e.kind(), e.getMessage() + " in " + store.location() + "; run `jmigrate verify "
+            + summary.shortId() + "` and restore from another snapshot or copy", e);
+      }
       List<Snapshot.Part> parts = new ArrayList<>();
       parts.add(Snapshot.Part.of(summary.index(), true, "index"));
       parts.add(Snapshot.Part.of(imageManifest, true, "image manifest"));

@@ -96,6 +96,55 @@ class FailuresIT {
   }
 
   @Test
+  void backup_repositoryDiskFills_exitsRepositoryInOnePlainLineAndLeavesNothingHalfWritten() throws Exception {
+    a.docker("run", "-d", "--name", "full", "--network", "none", "-v", "full-data:/data", TestImages.BASE, "sh", "-c",
+        "head -c 4000000 /dev/urandom > /data/r; exec sleep 100000");
+    BackupRestoreIT.awaitFile(a, "full", "/data/r");
+    Path small = Files.createDirectories(tmp.resolve("small"));
+    mount("-t", "tmpfs", "-o", "size=2m", "tmpfs", small.toString());
+    try {
+      Path full = small.resolve("repo");
+      Cli.Run r = Cli.run("backup", "-H", a.host(), "--repo", full.toString(), "full");
+
+      assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCode.REPOSITORY);
+      assertThat(r.err()).as(r.toString()).contains("storing volume full-data at /data of container full: no space "
+          + "left on device writing").contains(full.toString())
+          .contains("free space").doesNotContain("cannot read");
+      assertThat(r.err().lines().filter(l -> l.startsWith("jmigrate:")).count()).as(r.err()).isEqualTo(1);
+      assertThat(state(a, "full")).isEqualTo("running");
+      try (Stream<Path> left = Files.list(full.resolve("tmp"))) {
+        assertThat(left).as("staged files left in the full repository").isEmpty();
+      }
+      assertThat(full.resolve("tags")).isEmptyDirectory();
+    } finally {
+      mount("-l", small.toString());
+    }
+  }
+
+  @Test
+  void restore_truncatedLayerBlob_exitsCorruptNamingTheLayerNotTheEngine() throws Exception {
+    // 3 MB in the writable layer, none in a volume: the committed layer is the largest blob.
+    a.docker("run", "-d", "--name", "cut", "--network", "none", TestImages.BASE, "sh", "-c",
+        "head -c 3000000 /dev/urandom > /big; exec sleep 100000");
+    BackupRestoreIT.awaitFile(a, "cut", "/big");
+    Cli.Run backup = Cli.run("backup", "-H", a.host(), "--repo", repo, "cut");
+    assertThat(backup.exitCode()).as(backup.toString()).isZero();
+    String id = backup.out().split(" ")[1];
+    Path biggest = largestBlob();
+    try (RandomAccessFile f = new RandomAccessFile(biggest.toFile(), "rw")) {
+      f.setLength(f.length() / 2);
+    }
+
+    Cli.Run restore = Cli.run("restore", "-H", b.host(), "--repo", repo, id);
+
+    assertThat(restore.exitCode()).as(restore.toString()).isEqualTo(ExitCode.CORRUPT);
+    assertThat(restore.err()).as(restore.toString()).contains("layer").contains(biggest.getFileName().toString())
+        .contains("jmigrate verify " + id).doesNotContain("lost the connection").doesNotContain("dockerd");
+    assertThat(restore.err().lines().filter(l -> l.startsWith("jmigrate:")).count()).as(restore.err()).isEqualTo(1);
+    assertThat(b.docker("ps", "-aq").strip()).as("no half-created container on the target").isEmpty();
+  }
+
+  @Test
   void restore_unknownSnapshot_exitsNotFound() throws Exception {
     a.docker("run", "-d", "--name", "known", "--network", "none", TestImages.BASE, "sleep", "100000");
     assertThat(Cli.run("backup", "-H", a.host(), "--repo", repo, "known").exitCode()).isZero();

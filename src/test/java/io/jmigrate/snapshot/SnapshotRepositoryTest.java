@@ -113,6 +113,47 @@ class SnapshotRepositoryTest {
   }
 
   @Test
+  void load_documentOfTheWrongShape_failsCorruptInOnePlainLine() throws Exception {
+    // A document whose bytes match its digest but not the schema: written by hand, or by a broken tool.
+    SnapshotSummary good = SnapshotFixtures.publish(repo, "web", T0);
+    com.fasterxml.jackson.databind.node.ObjectNode index = Json.object(store.getManifest(good.id()), "index");
+    com.fasterxml.jackson.databind.node.ObjectNode entry = null;
+    for (com.fasterxml.jackson.databind.JsonNode m : index.path("manifests")) {
+      if ("snapshot".equals(m.path("annotations").path("io.jmigrate.role").asText())) {
+        entry = (com.fasterxml.jackson.databind.node.ObjectNode) m;
+      }
+    }
+    io.jmigrate.blob.Descriptor oldManifest = Json.MAPPER.treeToValue(entry, io.jmigrate.blob.Descriptor.class);
+    com.fasterxml.jackson.databind.node.ObjectNode sm = Json.object(store.getManifest(oldManifest.digest()), "sm");
+    io.jmigrate.blob.Descriptor bad = store.putBlob(io.jmigrate.blob.MediaTypes.SNAPSHOT_DOCUMENT,
+        "{\"schemaVersion\": 1, \"container\": 5}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    sm.set("config", Json.MAPPER.valueToTree(bad));
+    byte[] smBytes = Json.bytes(sm);
+    io.jmigrate.blob.Descriptor newManifest = io.jmigrate.blob.Descriptor.of(oldManifest.mediaType(),
+        oldManifest.artifactType(), io.jmigrate.blob.Digest.of(smBytes), smBytes.length, oldManifest.annotations());
+    store.putManifest(newManifest, smBytes);
+    entry.put("digest", newManifest.digest().toString()).put("size", smBytes.length);
+    byte[] indexBytes = Json.bytes(index);
+    io.jmigrate.blob.Descriptor newIndex = io.jmigrate.blob.Descriptor.of(good.index().mediaType(),
+        good.index().artifactType(), io.jmigrate.blob.Digest.of(indexBytes), indexBytes.length,
+        good.index().annotations());
+    store.putManifest(newIndex, indexBytes);
+    store.putTag(io.jmigrate.store.Tag.of("web-broken", newIndex));
+    SnapshotSummary broken = repo.resolve("web-broken");
+
+    assertThatThrownBy(() -> repo.load(broken))
+        .isInstanceOf(SnapshotException.class)
+        .satisfies(e -> assertThat(((SnapshotException) e).kind()).isEqualTo(SnapshotException.Kind.CORRUPT))
+        .hasMessageContaining("snapshot " + broken.shortId() + " document " + bad.digest().shortHex(12)
+            + " is malformed: at container")
+        .hasMessageContaining(store.location())
+        .hasMessageContaining("run `jmigrate verify " + broken.shortId() + "`")
+        .hasMessageNotContaining("io.jmigrate")
+        .hasMessageNotContaining("Cannot construct")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
   void resolve_prefixTagOrContainer_findsTheSnapshot() throws Exception {
     SnapshotSummary old = SnapshotFixtures.publish(repo, "web", T0);
     SnapshotSummary latest = SnapshotFixtures.publish(repo, "web", T0.plusSeconds(3600));
