@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
  * runbooks; backup, run and migrate do the same on their own before they start.
  */
 @Command(name = "recover", mixinStandardHelpOptions = true,
-    header = "Undo what a killed jmigrate left on an engine: paused containers, temporary images.",
+    header = "Undo what a killed jmigrate left: paused containers, temporary images.",
     description = {"Undo what a jmigrate killed with SIGKILL (or by a power loss) left on the engine: unpause or "
         + "start again the containers it froze, remove the temporary images it committed. backup, run and migrate "
         + "do this on their own before they start; this command is for runbooks.",
