@@ -79,11 +79,18 @@ final class Rollback {
   /** The shutdown action: stop the migration, let it roll back on its own thread, and only then check. */
   private void onSignal() {
     if (Thread.currentThread() != worker) {
-      ExecutorService pool = workers;
-      if (pool != null) {
-        pool.shutdownNow();
+      // Under the lock that run() holds: once the migration thread has begun to roll back it must not be
+      // interrupted any more (its engine calls would break off; seen under load when a worker's failure, caused by
+      // shutting the pool down, made it start rolling back just before the interrupt).
+      synchronized (this) {
+        if (!done) {
+          worker.interrupt();
+          ExecutorService pool = workers;
+          if (pool != null) {
+            pool.shutdownNow();
+          }
+        }
       }
-      worker.interrupt();
       try {
         if (!ended.await(STOP_WAIT.toSeconds(), TimeUnit.SECONDS)) {
           report.accept("the migration did not stop within " + STOP_WAIT.toSeconds() + " s; rolling back beside it");
