@@ -269,6 +269,19 @@ public final class Engine implements Closeable {
     return version.deepCopy();
   }
 
+  /**
+   * Whether the engine is Podman answering the Docker API ({@code podman system service}): its /version names a
+   * "Podman Engine" component. Where the compatible API differs, callers adapt (docs/engine.md, "Podman").
+   */
+  public boolean isPodman() {
+    for (com.fasterxml.jackson.databind.JsonNode c : version.path("Components")) {
+      if (c.path("Name").asText("").startsWith("Podman")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The CPU architecture in OCI terms (amd64, arm64, ...), normalised from /info Architecture. */
   public String architecture() {
     return normaliseArchitecture(info.path("Architecture").asText(""));
@@ -357,7 +370,44 @@ public final class Engine implements Closeable {
 
   /** Inspects a container by name or id; NOT_FOUND when there is none. */
   public ObjectNode inspectContainer(String ref) throws EngineException {
-    return call(api, "GET", "/containers/" + seg(ref) + "/json", null, "inspect container", ref).json();
+    ObjectNode inspect = call(api, "GET", "/containers/" + seg(ref) + "/json", null, "inspect container", ref).json();
+    if (isPodman()) {
+      withoutPodmanDefaults(inspect);
+    }
+    return inspect;
+  }
+
+  /** The shell's default PATH, which Podman (and Docker) set when the image has none. */
+  static final String DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+  /**
+   * Removes from a Podman container's inspect what only Podman means: its runtime name "oci", and from Config.Env
+   * what Podman itself added on create (4.3: {@code container=podman},
+   * {@code HOSTNAME=<its hostname>}, {@code HOME=/root}, {@code TERM=xterm}, the default {@code PATH}), so that the
+   * environment recorded, compared and recreated is the one the user set, and the image's: a clone made on Podman
+   * and moved back to Docker gets its original list, and Docker (or Podman again) adds its own defaults itself.
+   * (A user who set exactly one of those values by hand loses nothing: each engine sets it again.)
+   */
+  static void withoutPodmanDefaults(ObjectNode inspect) {
+    // Podman names its default OCI runtime "oci" in HostConfig.Runtime; Docker refuses a create naming it
+    // ("Unknown runtime specified oci"), and both pick their default when none is named.
+    if (inspect.path("HostConfig") instanceof ObjectNode host && "oci".equals(host.path("Runtime").asText())) {
+      host.remove("Runtime");
+    }
+    JsonNode config = inspect.path("Config");
+    if (!(config.path("Env") instanceof ArrayNode)) {
+      return;
+    }
+    String hostname = config.path("Hostname").asText("");
+    Set<String> added = Set.of("container=podman", "HOME=/root", "TERM=xterm", DEFAULT_PATH, "HOSTNAME=" + hostname);
+    ArrayNode env = (ArrayNode) config.path("Env");
+    ArrayNode kept = env.arrayNode();
+    for (JsonNode e : env) {
+      if (!added.contains(e.asText())) {
+        kept.add(e);
+      }
+    }
+    ((ObjectNode) config).set("Env", kept);
   }
 
   /** As {@link #inspectContainer}, empty when there is none. */
@@ -446,8 +496,16 @@ public final class Engine implements Closeable {
     if (tag != null) {
       q.append("&tag=").append(q(tag));
     }
-    ObjectNode r = call(stream, "POST", "/commit" + q, null, "commit container", container).json();
-    return r.path("Id").asText();
+    // An empty configuration as the body: Docker takes the container's own for every field left out, and Podman's
+    // compatible API refuses a commit without a body ("Decode(): EOF", Podman 4.3).
+    ObjectNode r = call(stream, "POST", "/commit" + q, JSON.createObjectNode(), "commit container", container)
+        .json();
+    return imageId(r.path("Id").asText());
+  }
+
+  /** An image id in Docker's form, {@code sha256:<hex>}: Podman's compatible API answers the bare hex. */
+  static String imageId(String id) {
+    return id.isEmpty() || id.contains(":") ? id : "sha256:" + id;
   }
 
   /** Inspects an image; NOT_FOUND when there is none. */
