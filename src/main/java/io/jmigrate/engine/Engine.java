@@ -377,8 +377,67 @@ public final class Engine implements Closeable {
     return inspect;
   }
 
+  static final String PODMAN_DEFAULT_NETWORK = "podman";
+
+  /**
+   * An image config without the environment Podman adds to a container (and so to what a commit of it writes);
+   * the bytes unchanged when there is nothing to remove.
+   */
+  public static byte[] withoutPodmanImageDefaults(byte[] config) {
+    try {
+      ObjectNode c = (ObjectNode) JSON.readTree(config);
+      if (!(c.path("config").path("Env") instanceof ArrayNode env)) {
+        return config;
+      }
+      String hostname = c.path("config").path("Hostname").asText("");
+      ArrayNode kept = env.arrayNode();
+      for (JsonNode e : env) {
+        String v = e.asText();
+        // The committed container's HOSTNAME too: its own name (the short container id), stale anywhere else.
+        boolean podmanHostname = v.startsWith("HOSTNAME=") && (v.equals("HOSTNAME=" + hostname)
+            || v.substring("HOSTNAME=".length()).matches("[0-9a-f]{12}"));
+        if (!PODMAN_ENV.contains(v) && !podmanHostname) {
+          kept.add(e);
+        }
+      }
+      if (kept.size() == env.size()) {
+        return config;
+      }
+      ((ObjectNode) c.path("config")).set("Env", kept);
+      return JSON.writeValueAsBytes(c);
+    } catch (IOException | ClassCastException e) {
+      return config;
+    }
+  }
+
+  /** Bind options Docker's create takes; Podman also lists nosuid, nodev, rbind, which it sets by default. */
+  private static final Set<String> DOCKER_BIND_OPTIONS = Set.of("rw", "ro", "z", "Z", "nocopy");
+  private static final Set<String> PROPAGATION = Set.of("private", "rprivate", "shared", "rshared", "slave",
+      "rslave");
+
+  /**
+   * A Podman bind ({@code web-data:/data:rw,rprivate,nosuid,nodev,rbind}) in Docker's form: Docker refuses the
+   * options it does not know ("invalid mode"), and propagation on a named volume.
+   */
+  static String dockerBind(String bind) {
+    String[] p = bind.split(":");
+    if (p.length < 3) {
+      return bind;
+    }
+    boolean hostPath = p[0].startsWith("/");
+    List<String> kept = new ArrayList<>();
+    for (String o : p[2].split(",")) {
+      if (DOCKER_BIND_OPTIONS.contains(o) || hostPath && PROPAGATION.contains(o)) {
+        kept.add(o);
+      }
+    }
+    return p[0] + ":" + p[1] + (kept.isEmpty() ? "" : ":" + String.join(",", kept));
+  }
+
   /** The shell's default PATH, which Podman (and Docker) set when the image has none. */
   static final String DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  /** What Podman 4.3 adds to a container's environment on create (HOSTNAME besides, with its own value). */
+  static final Set<String> PODMAN_ENV = Set.of("container=podman", "HOME=/root", "TERM=xterm", DEFAULT_PATH);
 
   /**
    * Removes from a Podman container's inspect what only Podman means: its runtime name "oci", and from Config.Env
@@ -391,15 +450,32 @@ public final class Engine implements Closeable {
   static void withoutPodmanDefaults(ObjectNode inspect) {
     // Podman names its default OCI runtime "oci" in HostConfig.Runtime; Docker refuses a create naming it
     // ("Unknown runtime specified oci"), and both pick their default when none is named.
-    if (inspect.path("HostConfig") instanceof ObjectNode host && "oci".equals(host.path("Runtime").asText())) {
-      host.remove("Runtime");
+    if (inspect.path("HostConfig") instanceof ObjectNode host) {
+      if ("oci".equals(host.path("Runtime").asText())) {
+        host.remove("Runtime");
+      }
+      // Podman's default network is named "podman" where Docker's is "bridge": the same thing, not a user network
+      // to recreate on the target.
+      if (PODMAN_DEFAULT_NETWORK.equals(host.path("NetworkMode").asText())) {
+        host.put("NetworkMode", "bridge");
+      }
+      if (inspect.path("NetworkSettings").path("Networks") instanceof ObjectNode nets
+          && nets.has(PODMAN_DEFAULT_NETWORK) && !nets.has("bridge")) {
+        nets.set("bridge", nets.remove(PODMAN_DEFAULT_NETWORK));
+      }
+      if (host.path("Binds") instanceof ArrayNode binds) {
+        ArrayNode docker = binds.arrayNode();
+        binds.forEach(b -> docker.add(dockerBind(b.asText())));
+        host.set("Binds", docker);
+      }
     }
     JsonNode config = inspect.path("Config");
     if (!(config.path("Env") instanceof ArrayNode)) {
       return;
     }
     String hostname = config.path("Hostname").asText("");
-    Set<String> added = Set.of("container=podman", "HOME=/root", "TERM=xterm", DEFAULT_PATH, "HOSTNAME=" + hostname);
+    Set<String> added = new java.util.HashSet<>(PODMAN_ENV);
+    added.add("HOSTNAME=" + hostname);
     ArrayNode env = (ArrayNode) config.path("Env");
     ArrayNode kept = env.arrayNode();
     for (JsonNode e : env) {
