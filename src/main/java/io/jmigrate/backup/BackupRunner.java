@@ -149,7 +149,7 @@ public final class BackupRunner {
           SnapshotDocument.SCHEMA_VERSION,
           new SnapshotDocument.Tool("jmigrate", options.toolVersion()),
           new SnapshotDocument.Container(name, id, inspect),
-          new SnapshotDocument.Image(inspect.path("Config").path("Image").asText(null), tempImage,
+          new SnapshotDocument.Image(inspect.path("Config").path("Image").asText(null), image.imageId(),
               SnapshotRepository.imageManifest(configDesc, image.layers()), configDesc, image.layers()),
           volumes,
           networks(inspect),

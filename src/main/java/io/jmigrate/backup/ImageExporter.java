@@ -55,7 +55,12 @@ public final class ImageExporter {
   }
 
   /** The exported image: config bytes and layers, bottom first. */
-  public record Exported(byte[] config, List<SnapshotDocument.Layer> layers, long bytesWritten, long bytesReused) {}
+  /**
+   * The exported image: its config (the one stored), layers and byte counts; {@code imageId} is the config's
+   * digest, the committed image's id unless the config was rewritten (a Podman source, see {@link #export}).
+   */
+  public record Exported(byte[] config, List<SnapshotDocument.Layer> layers, long bytesWritten, long bytesReused,
+      String imageId) {}
 
   /** Exports image {@code imageId} (as committed); {@code what} names it in logs and errors. */
   public Exported export(String imageId, String what)
@@ -134,7 +139,13 @@ public final class ImageExporter {
       throw new BackupException(what + ": the saved image config has digest " + Digest.of(config)
           + ", not the committed image id " + imageId + "; try again");
     }
-    return new Exported(config, layers, written, reused);
+    if (engine.isPodman()) {
+      // Podman writes the environment it added on create (container=podman, TERM, PATH) into the committed
+      // image's config, where a clone on Docker would inherit it: the stored config holds what the image and
+      // the user set. The image id is then the rewritten config's digest.
+      config = Engine.withoutPodmanImageDefaults(config);
+    }
+    return new Exported(config, layers, written, reused, Digest.of(config).toString());
   }
 
   private Contents.Stored storeLayer(String what, String path, long size, InputStream content) throws IOException {

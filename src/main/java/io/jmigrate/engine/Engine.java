@@ -269,6 +269,19 @@ public final class Engine implements Closeable {
     return version.deepCopy();
   }
 
+  /**
+   * Whether the engine is Podman answering the Docker API ({@code podman system service}): its /version names a
+   * "Podman Engine" component. Where the compatible API differs, callers adapt (docs/engine.md, "Podman").
+   */
+  public boolean isPodman() {
+    for (com.fasterxml.jackson.databind.JsonNode c : version.path("Components")) {
+      if (c.path("Name").asText("").startsWith("Podman")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The CPU architecture in OCI terms (amd64, arm64, ...), normalised from /info Architecture. */
   public String architecture() {
     return normaliseArchitecture(info.path("Architecture").asText(""));
@@ -357,7 +370,120 @@ public final class Engine implements Closeable {
 
   /** Inspects a container by name or id; NOT_FOUND when there is none. */
   public ObjectNode inspectContainer(String ref) throws EngineException {
-    return call(api, "GET", "/containers/" + seg(ref) + "/json", null, "inspect container", ref).json();
+    ObjectNode inspect = call(api, "GET", "/containers/" + seg(ref) + "/json", null, "inspect container", ref).json();
+    if (isPodman()) {
+      withoutPodmanDefaults(inspect);
+    }
+    return inspect;
+  }
+
+  static final String PODMAN_DEFAULT_NETWORK = "podman";
+
+  /**
+   * An image config without the environment Podman adds to a container (and so to what a commit of it writes);
+   * the bytes unchanged when there is nothing to remove.
+   */
+  public static byte[] withoutPodmanImageDefaults(byte[] config) {
+    try {
+      ObjectNode c = (ObjectNode) JSON.readTree(config);
+      if (!(c.path("config").path("Env") instanceof ArrayNode env)) {
+        return config;
+      }
+      String hostname = c.path("config").path("Hostname").asText("");
+      ArrayNode kept = env.arrayNode();
+      for (JsonNode e : env) {
+        String v = e.asText();
+        // The committed container's HOSTNAME too: its own name (the short container id), stale anywhere else.
+        boolean podmanHostname = v.startsWith("HOSTNAME=") && (v.equals("HOSTNAME=" + hostname)
+            || v.substring("HOSTNAME=".length()).matches("[0-9a-f]{12}"));
+        if (!PODMAN_ENV.contains(v) && !podmanHostname) {
+          kept.add(e);
+        }
+      }
+      if (kept.size() == env.size()) {
+        return config;
+      }
+      ((ObjectNode) c.path("config")).set("Env", kept);
+      return JSON.writeValueAsBytes(c);
+    } catch (IOException | ClassCastException e) {
+      return config;
+    }
+  }
+
+  /** Bind options Docker's create takes; Podman also lists nosuid, nodev, rbind, which it sets by default. */
+  private static final Set<String> DOCKER_BIND_OPTIONS = Set.of("rw", "ro", "z", "Z", "nocopy");
+  private static final Set<String> PROPAGATION = Set.of("private", "rprivate", "shared", "rshared", "slave",
+      "rslave");
+
+  /**
+   * A Podman bind ({@code web-data:/data:rw,rprivate,nosuid,nodev,rbind}) in Docker's form: Docker refuses the
+   * options it does not know ("invalid mode"), and propagation on a named volume.
+   */
+  static String dockerBind(String bind) {
+    String[] p = bind.split(":");
+    if (p.length < 3) {
+      return bind;
+    }
+    boolean hostPath = p[0].startsWith("/");
+    List<String> kept = new ArrayList<>();
+    for (String o : p[2].split(",")) {
+      if (DOCKER_BIND_OPTIONS.contains(o) || hostPath && PROPAGATION.contains(o)) {
+        kept.add(o);
+      }
+    }
+    return p[0] + ":" + p[1] + (kept.isEmpty() ? "" : ":" + String.join(",", kept));
+  }
+
+  /** The shell's default PATH, which Podman (and Docker) set when the image has none. */
+  static final String DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  /** What Podman 4.3 adds to a container's environment on create (HOSTNAME besides, with its own value). */
+  static final Set<String> PODMAN_ENV = Set.of("container=podman", "HOME=/root", "TERM=xterm", DEFAULT_PATH);
+
+  /**
+   * Removes from a Podman container's inspect what only Podman means: its runtime name "oci", and from Config.Env
+   * what Podman itself added on create (4.3: {@code container=podman},
+   * {@code HOSTNAME=<its hostname>}, {@code HOME=/root}, {@code TERM=xterm}, the default {@code PATH}), so that the
+   * environment recorded, compared and recreated is the one the user set, and the image's: a clone made on Podman
+   * and moved back to Docker gets its original list, and Docker (or Podman again) adds its own defaults itself.
+   * (A user who set exactly one of those values by hand loses nothing: each engine sets it again.)
+   */
+  static void withoutPodmanDefaults(ObjectNode inspect) {
+    // Podman names its default OCI runtime "oci" in HostConfig.Runtime; Docker refuses a create naming it
+    // ("Unknown runtime specified oci"), and both pick their default when none is named.
+    if (inspect.path("HostConfig") instanceof ObjectNode host) {
+      if ("oci".equals(host.path("Runtime").asText())) {
+        host.remove("Runtime");
+      }
+      // Podman's default network is named "podman" where Docker's is "bridge": the same thing, not a user network
+      // to recreate on the target.
+      if (PODMAN_DEFAULT_NETWORK.equals(host.path("NetworkMode").asText())) {
+        host.put("NetworkMode", "bridge");
+      }
+      if (inspect.path("NetworkSettings").path("Networks") instanceof ObjectNode nets
+          && nets.has(PODMAN_DEFAULT_NETWORK) && !nets.has("bridge")) {
+        nets.set("bridge", nets.remove(PODMAN_DEFAULT_NETWORK));
+      }
+      if (host.path("Binds") instanceof ArrayNode binds) {
+        ArrayNode docker = binds.arrayNode();
+        binds.forEach(b -> docker.add(dockerBind(b.asText())));
+        host.set("Binds", docker);
+      }
+    }
+    JsonNode config = inspect.path("Config");
+    if (!(config.path("Env") instanceof ArrayNode)) {
+      return;
+    }
+    String hostname = config.path("Hostname").asText("");
+    Set<String> added = new java.util.HashSet<>(PODMAN_ENV);
+    added.add("HOSTNAME=" + hostname);
+    ArrayNode env = (ArrayNode) config.path("Env");
+    ArrayNode kept = env.arrayNode();
+    for (JsonNode e : env) {
+      if (!added.contains(e.asText())) {
+        kept.add(e);
+      }
+    }
+    ((ObjectNode) config).set("Env", kept);
   }
 
   /** As {@link #inspectContainer}, empty when there is none. */
@@ -446,8 +572,16 @@ public final class Engine implements Closeable {
     if (tag != null) {
       q.append("&tag=").append(q(tag));
     }
-    ObjectNode r = call(stream, "POST", "/commit" + q, null, "commit container", container).json();
-    return r.path("Id").asText();
+    // An empty configuration as the body: Docker takes the container's own for every field left out, and Podman's
+    // compatible API refuses a commit without a body ("Decode(): EOF", Podman 4.3).
+    ObjectNode r = call(stream, "POST", "/commit" + q, JSON.createObjectNode(), "commit container", container)
+        .json();
+    return imageId(r.path("Id").asText());
+  }
+
+  /** An image id in Docker's form, {@code sha256:<hex>}: Podman's compatible API answers the bare hex. */
+  static String imageId(String id) {
+    return id.isEmpty() || id.contains(":") ? id : "sha256:" + id;
   }
 
   /** Inspects an image; NOT_FOUND when there is none. */

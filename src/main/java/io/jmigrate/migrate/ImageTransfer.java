@@ -122,8 +122,9 @@ final class ImageTransfer {
       throw e;
     }
     tar.close();
-    if (target.findImage(imageId).isEmpty()) {
-      throw new IOException(what + ": the load on " + target.display() + " ended without image " + imageId
+    String loaded = plan.loadedId != null ? plan.loadedId : imageId;
+    if (target.findImage(loaded).isEmpty()) {
+      throw new IOException(what + ": the load on " + target.display() + " ended without image " + loaded
           + "; try again");
     }
     return new Sent(plan.sent.size(), diffIds.size(), plan.bytes);
@@ -136,6 +137,8 @@ final class ImageTransfer {
     final Set<Digest> present = new HashSet<>();
     final Set<Digest> seenPresent = new HashSet<>();
     final Set<Digest> sent = new HashSet<>();
+    /** The id the target gets: the source's, unless its config was rewritten (a Podman source). */
+    volatile String loadedId;
     final Map<String, Digest> deferred = new LinkedHashMap<>();
     final String what;
     long bytes;
@@ -227,6 +230,12 @@ final class ImageTransfer {
       throw new IOException(plan.what + ": the saved image config has digest " + Digest.of(config) + ", not "
           + imageId + "; try again");
     }
+    if (source.isPodman()) {
+      // As a backup does (ImageExporter): the environment Podman added on create, which its commit wrote into
+      // the image config, does not go to the target, where the clone would inherit it.
+      config = Engine.withoutPodmanImageDefaults(config);
+    }
+    plan.loadedId = Digest.of(config).toString();
     w.writeConfig(config);
     w.finish(plan.diffIds, List.of(ref));
     w.close();

@@ -57,6 +57,7 @@ public final class ContainerSpec {
         : Json.newObject();
     mountAnonymous(host, anonymousVolumes, inspect);
     rewriteLinks(host);
+    normaliseUlimits(host);
     if (!publishPorts) {
       host.remove("PortBindings");
       host.put("PublishAllPorts", false);
@@ -82,6 +83,19 @@ public final class ContainerSpec {
       }
     }
     return new ContainerSpec(body, later);
+  }
+
+  /**
+   * Podman's inspect names ulimits as the kernel does ({@code RLIMIT_NOFILE}); both engines' create takes Docker's
+   * names ({@code nofile}), and Podman refuses its own ("invalid ulimit type: RLIMIT_NOFILE", Podman 4.3).
+   */
+  static void normaliseUlimits(ObjectNode host) {
+    for (com.fasterxml.jackson.databind.JsonNode u : host.path("Ulimits")) {
+      String name = u.path("Name").asText("");
+      if (u instanceof ObjectNode && name.toUpperCase(java.util.Locale.ROOT).startsWith("RLIMIT_")) {
+        ((ObjectNode) u).put("Name", name.substring("RLIMIT_".length()).toLowerCase(java.util.Locale.ROOT));
+      }
+    }
   }
 
   /** The create body (Config fields, HostConfig, NetworkingConfig). */

@@ -1,6 +1,7 @@
 package io.jmigrate.restore;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import java.time.Duration;
@@ -24,13 +25,16 @@ public final class Readiness {
     while (true) {
       JsonNode state = engine.inspectContainer(container).path("State");
       boolean running = state.path("Running").asBoolean();
-      JsonNode health = state.path("Health");
+      // Podman (4.3) reports a Health object with an empty Status for a container without a health check; only a
+      // status says there is one.
+      JsonNode health = state.path("Health").path("Status").asText("").isEmpty() ? MissingNode.getInstance()
+          : state.path("Health");
       if (!running && !state.path("Restarting").asBoolean()) {
         throw new RestoreException("container " + name + " on " + engine.display() + " exited with code "
             + state.path("ExitCode").asInt() + (state.path("Error").asText("").isEmpty() ? ""
                 : " (" + state.path("Error").asText() + ")") + "; see `docker logs " + name + "`");
       }
-      if (health.isObject() && health.has("Status")) {
+      if (health.isObject()) {
         String status = health.path("Status").asText();
         if ("healthy".equals(status)) {
           return "healthy";

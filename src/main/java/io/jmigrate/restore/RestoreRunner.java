@@ -228,6 +228,11 @@ public final class RestoreRunner {
    * omit only such a prefix (docs/engine-notes.md, "Thin load omits only a bottom prefix").
    */
   public static int presentPrefix(Engine target, List<Digest> diffIds) throws EngineException {
+    if (target.isPodman()) {
+      // Podman's compatible load reads the archive with containers/image, which wants every layer file the
+      // manifest lists ("Some layer tarfiles are missing in the tarball"): no thin loads, send them all.
+      return 0;
+    }
     Set<Digest> have = target.layerChainIds();
     List<Digest> chains = ChainIds.of(diffIds);
     int k = 0;
