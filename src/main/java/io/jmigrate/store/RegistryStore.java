@@ -556,6 +556,8 @@ public final class RegistryStore implements Store {
         names.add(name);
       }
     }
+    // By name, as every store lists them (the registry's own order is its storage's, not the names').
+    names.sort(null);
     List<Tag> tags = new ArrayList<>();
     if (names.size() <= 2) {
       for (String name : names) {
