@@ -25,7 +25,7 @@ for _ in $(seq 1 100); do grep -q "listening" "$BENCH_TMP/s3rver.log" && break; 
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 LOCAL="$BENCH_TMP/repo"
 # Requests in s3rver's log: koa-logger writes one "info: /path STATUS TIME SIZE" line per response, TIME as 21ms
-# or, past a second, 1.2s.
+# or, past ten seconds, 12s.
 requests() { grep -cE 'info.*: /[^ ]* [0-9]{3} [0-9.]+m?s' "$BENCH_TMP/s3rver.log" || true; }
 
 HOSTS=()
