@@ -344,7 +344,7 @@ public final class MigrationRunner {
         stopAt = Instant.now();
         Consistency mode = options.keepRunning() ? Consistency.PAUSE : Consistency.STOP;
         freeze = critical(() -> {
-          Freeze f = Freeze.apply(source, hold, mode, options.stopTimeout());
+          Freeze f = Freeze.apply(source, hold, mode, options.stopTimeout(), rollback.recovery());
           rollback.frozen(f);
           return f;
         });
@@ -455,7 +455,7 @@ public final class MigrationRunner {
       return;
     }
     Freeze pause = critical(() -> Freeze.apply(source, List.of(new Freeze.Target(m.id(), m.name(), true, false)),
-        Consistency.PAUSE, null));
+        Consistency.PAUSE, null, rollback.recovery()));
     try {
       Future<String> commit = pool.submit(() -> critical(() -> source.commit(m.id(), BackupRunner.TEMP_REPO, tmp,
           false)));

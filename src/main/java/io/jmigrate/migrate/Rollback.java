@@ -1,6 +1,7 @@
 package io.jmigrate.migrate;
 
 import io.jmigrate.backup.Freeze;
+import io.jmigrate.backup.RecoveryJournal;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
 import io.jmigrate.engine.HostSpec;
@@ -54,6 +55,12 @@ final class Rollback {
   /** Counted down when the migration has ended, by success, failure or its own rollback. */
   private final CountDownLatch ended = new CountDownLatch(1);
 
+  /**
+   * What this migration froze and committed on the source, on disk: a SIGKILL cannot run this rollback, so the
+   * next jmigrate on the source (or {@code jmigrate recover}) starts the containers again and removes the images.
+   */
+  private final RecoveryJournal recovery;
+
   /** How long a signal waits for the migration to stop before rolling back beside it. */
   static final Duration STOP_WAIT = Duration.ofSeconds(60);
 
@@ -63,7 +70,13 @@ final class Rollback {
     this.journal = journal;
     this.retryFor = retryFor;
     this.report = report;
+    this.recovery = RecoveryJournal.open(source);
     this.registration = Shutdown.onInterrupt("roll back the migration to " + target.display(), this::onSignal);
+  }
+
+  /** The source's recovery record, for the freezes of the migration to write to before they freeze. */
+  RecoveryJournal recovery() {
+    return recovery;
   }
 
   /** The pool the migration runs commits and hashes on: interrupted with it on a signal. */
@@ -73,6 +86,7 @@ final class Rollback {
 
   /** The migration has ended (its {@code finally}): a signal's rollback no longer waits for it. */
   void ended() {
+    recovery.close();
     ended.countDown();
   }
 
@@ -111,6 +125,7 @@ final class Rollback {
   /** A temporary image committed on the source, removed by the rollback (and at the end of a success). */
   synchronized void sourceImage(String ref) {
     sourceImages.add(ref);
+    recovery.image(ref);
   }
 
   /** Registers again, so that this action runs before any registered since (a {@link Freeze}'s). */
@@ -131,6 +146,7 @@ final class Rollback {
     for (String ref : sourceImages) {
       try {
         source.removeImage(ref, true);
+        recovery.imageRemoved(ref);
       } catch (EngineException e) {
         report.accept("could not remove temporary image " + ref + " on " + source.display() + ": "
             + e.getMessage() + "; remove it with `" + docker(source) + " rmi " + ref + "`");

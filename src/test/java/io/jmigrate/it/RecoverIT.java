@@ -43,6 +43,41 @@ class RecoverIT {
   @AfterEach
   void tearDown() {
     DockerHosts.cleanAll(a);
+    DockerHosts.cleanAll(DockerHosts.hostB());
+  }
+
+  @Test
+  void sigkillInMigratesDowntime_recoverStartsTheSourceAgainAndRemovesItsImages(@DockerHosts.B DockerDaemon b)
+      throws Exception {
+    a.docker("run", "-d", "--name", "mover", "--network", "none", "--stop-timeout", "1", "-v", "mover-data:/data",
+        TestImages.BASE, "sh", "-c", "trap 'exit 0' TERM; head -c 20000000 /dev/urandom > /data/r; touch /data/done;"
+            + " while :; do sleep 0.2; done");
+    BackupRestoreIT.awaitFile(a, "mover", "/data/done");
+    Path log = tmp.resolve("migrate.log");
+    ProcessBuilder pb = new ProcessBuilder(Cli.javaCommand("-Xmx128m", "migrate", a.host(), b.host(), "mover"))
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("JMIGRATE_STATE_DIR", state.toString());
+    Process p = pb.start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+      while (!read(log).contains("downtime starts")) {
+        assertThat(p.isAlive()).as(read(log)).isTrue();
+        assertThat(System.nanoTime()).as("no downtime in 180 s: " + read(log)).isLessThan(deadline);
+        Thread.sleep(5);
+      }
+    } finally {
+      p.destroyForcibly(); // SIGKILL, in the downtime: the source is stopped
+      p.waitFor(60, TimeUnit.SECONDS);
+    }
+    assertThat(a.docker("inspect", "--format", "{{.State.Running}}", "mover").strip()).isEqualTo("false");
+
+    Run recover = jmigrate("recover", "-H", a.host());
+
+    assertThat(recover.exit).as(recover.log).isZero();
+    assertThat(recover.log).contains("started container mover on " + a.host() + " again");
+    assertThat(a.docker("inspect", "--format", "{{.State.Running}}", "mover").strip()).isEqualTo("true");
+    assertThat(a.docker("images", "-q", "jmigrate-tmp")).isEmpty();
+    assertThat(records()).isEmpty();
   }
 
   @Test
