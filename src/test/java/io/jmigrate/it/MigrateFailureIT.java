@@ -55,7 +55,10 @@ class MigrateFailureIT {
       await("the final load to start on the target", 60, () -> importing(t) || run.isDone());
       assertThat(run.isDone()).as("the migration must still be loading").isFalse();
       t.kill();
-      Thread.sleep(1500);
+      // The rollback tries the target first (it is down: "cannot clean up ... yet"), then starts the source, then
+      // retries the target. Bring the target back only once the source runs again: a fixed pause let a slow
+      // rollback find the target already back under load (the clean-up then never had to wait).
+      await("the rollback to start the source again while the target is down", 180, () -> running(a, "victim"));
       t.restart();
 
       Cli.Run r = run.get(5, TimeUnit.MINUTES);
