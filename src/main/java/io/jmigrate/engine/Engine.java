@@ -13,6 +13,8 @@ import com.github.dockerjava.transport.DockerHttpClient.Response;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.jmigrate.archive.ChainIds;
 import io.jmigrate.blob.Digest;
+import io.jmigrate.blob.IoConsumer;
+import io.jmigrate.blob.Pipe;
 import io.jmigrate.engine.EngineException.Kind;
 import java.io.Closeable;
 import java.io.FilterInputStream;
@@ -44,6 +46,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -616,6 +619,40 @@ public final class Engine implements Closeable {
    */
   public InputStream saveImage(String ref) throws EngineException {
     return call(stream, "GET", "/images/" + seg(ref) + "/get", null, "save image", ref).stream();
+  }
+
+  /**
+   * Loads the archive that {@code producer} writes, streamed through a {@link Pipe} named {@code name}. When the
+   * producer fails (a layer that cannot be read: a truncated blob, a broken save on another engine), the stream the
+   * engine reads breaks and the load fails too, with an error that blames the connection; the producer's own
+   * failure is the cause worth reporting, so it is what this throws (an IOException; another failure wrapped in
+   * one), read before the pipe is closed.
+   *
+   * @throws EngineException when the engine refused or failed the load on its own
+   */
+  public List<String> loadImage(String name, IoConsumer<OutputStream> producer) throws EngineException, IOException {
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    try (InputStream tar = Pipe.produce(name, out -> {
+      try {
+        producer.accept(out);
+      } catch (IOException | RuntimeException | Error e) {
+        failure.set(e);
+        throw e;
+      }
+    })) {
+      try {
+        return loadImage(tar);
+      } catch (EngineException | RuntimeException e) {
+        Throwable p = failure.get();
+        if (p instanceof IOException) {
+          throw (IOException) p;
+        }
+        if (p != null) {
+          throw new IOException(p.getMessage(), p);
+        }
+        throw e;
+      }
+    }
   }
 
   /**

@@ -7,7 +7,6 @@ import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
 import io.jmigrate.blob.DigestingInputStream;
 import io.jmigrate.blob.DigestingOutputStream;
-import io.jmigrate.blob.Pipe;
 import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
@@ -27,7 +26,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -99,29 +97,13 @@ final class ImageTransfer {
     journal.image(imageId);
     journal.image(repo + ":" + tag);
     Plan plan = new Plan(diffIds, skip, what);
-    AtomicReference<Throwable> producerFailure = new AtomicReference<>();
-    InputStream tar = Pipe.produce("migrate-load-" + what, out -> {
-      try {
-        produce(imageId, repo + ":" + tag, plan, out);
-      } catch (IOException | RuntimeException | Error e) {
-        producerFailure.set(e);
-        throw e;
-      }
-    });
     try {
-      target.loadImage(tar);
-    } catch (EngineException | RuntimeException e) {
-      // Read before the pipe is closed: a failure recorded now is the source's own (a broken save), not the
-      // consequence of the load giving up, and it is the cause worth reporting.
-      Throwable p = producerFailure.get();
-      tar.close();
-      if (p != null) {
-        throw new IOException(what + ": cannot send image " + Digest.parse(imageId).shortHex(12) + " from "
-            + source.display() + " to " + target.display() + ": " + p.getMessage(), p);
-      }
-      throw e;
+      target.loadImage("migrate-load-" + what, out -> produce(imageId, repo + ":" + tag, plan, out));
+    } catch (IOException p) {
+      // The source's own failure (a broken save), which Engine.loadImage reports rather than the load it broke.
+      throw new IOException(what + ": cannot send image " + Digest.parse(imageId).shortHex(12) + " from "
+          + source.display() + " to " + target.display() + ": " + p.getMessage(), p);
     }
-    tar.close();
     String loaded = plan.loadedId != null ? plan.loadedId : imageId;
     if (target.findImage(loaded).isEmpty()) {
       throw new IOException(what + ": the load on " + target.display() + " ended without image " + loaded

@@ -6,7 +6,6 @@ import io.jmigrate.archive.LoadArchiveWriter;
 import io.jmigrate.archive.VolumeArchive;
 import io.jmigrate.blob.CountingInputStream;
 import io.jmigrate.blob.Digest;
-import io.jmigrate.blob.Pipe;
 import io.jmigrate.blob.TransferListener;
 import io.jmigrate.engine.Engine;
 import io.jmigrate.engine.EngineException;
@@ -27,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -249,28 +247,14 @@ public final class RestoreRunner {
     long[] sent = new long[1];
     LOG.info("loading image onto {}: {} of {} layers to send", target.display(), layers.size() - skip,
         layers.size());
-    AtomicReference<Throwable> producerFailure = new AtomicReference<>();
-    try (InputStream tar = Pipe.produce("load-" + imageRef, out -> {
-      try {
-        writeLoadArchive(out, config, doc, layers, skip, content, imageRef, sent);
-      } catch (IOException | RuntimeException | Error e) {
-        producerFailure.set(e);
-        throw e;
-      }
-    })) {
-      try {
-        target.loadImage(tar);
-      } catch (EngineException | RuntimeException e) {
-        // A layer that cannot be read from the repository (truncated, corrupt) breaks the stream the engine
-        // reads, so the engine call fails too; its error would blame the connection to the engine. The cause
-        // worth reporting is the repository's, read before the pipe is closed.
-        Throwable p = producerFailure.get();
-        if (p instanceof IOException) {
-          throw new IOException(p.getMessage() + "; run `jmigrate verify " + label
-              + "` and restore another snapshot or copy", p);
-        }
-        throw e;
-      }
+    try {
+      target.loadImage("load-" + imageRef,
+          out -> writeLoadArchive(out, config, doc, layers, skip, content, imageRef, sent));
+    } catch (IOException p) {
+      // A layer that could not be read from the repository (truncated, corrupt): Engine.loadImage reports that,
+      // not the broken load it caused.
+      throw new IOException(p.getMessage() + "; run `jmigrate verify " + label
+          + "` and restore another snapshot or copy", p);
     }
     return sent[0];
   }

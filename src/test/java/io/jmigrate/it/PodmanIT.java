@@ -59,15 +59,11 @@ class PodmanIT {
     BackupRestoreIT.awaitFile(d, name, "/data/f");
   }
 
-  private static String env(String inspectJsonEnv) {
-    return inspectJsonEnv.strip();
-  }
-
   @Test
   void restoreOnPodman_dockerSnapshot_runsWithItsDataAndALaterBackupHoldsTheSourcesEnvironment(DockerDaemon a)
       throws Exception {
     container(a, "pweb");
-    String sourceEnv = env(a.docker("inspect", "--format", "{{json .Config.Env}}", "pweb"));
+    String sourceEnv = a.docker("inspect", "--format", "{{json .Config.Env}}", "pweb").strip();
     String repo = tmp.resolve("repo").toString();
     assertThat(Cli.run("backup", "-H", a.host(), "--repo", repo, "pweb").exitCode()).isZero();
 
@@ -86,7 +82,7 @@ class PodmanIT {
     try (Store store = Stores.open(again, StoreOptions.defaults())) {
       SnapshotRepository r = new SnapshotRepository(store);
       var doc = r.load(r.resolve("pweb")).document();
-      assertThat(doc.container().inspect().path("Config").path("Env").toString().replace(",", ","))
+      assertThat(doc.container().inspect().path("Config").path("Env").toString())
           .isEqualTo(sourceEnv);
     }
   }
@@ -95,7 +91,7 @@ class PodmanIT {
   void migrate_dockerToPodmanAndBack_keepsTheDataAndTheOriginalEnvironment(DockerDaemon a,
       @DockerHosts.B DockerDaemon b) throws Exception {
     container(a, "round");
-    String sourceEnv = env(a.docker("inspect", "--format", "{{json .Config.Env}}", "round"));
+    String sourceEnv = a.docker("inspect", "--format", "{{json .Config.Env}}", "round").strip();
 
     Cli.Run there = Cli.run("migrate", a.host(), podman.host(), "round");
     assertThat(there.exitCode()).as(there.toString()).isZero();
@@ -106,7 +102,7 @@ class PodmanIT {
 
     assertThat(b.docker("exec", "round", "cat", "/data/f", "/layer").strip()).isEqualTo("kept\nlayer");
     assertThat(b.docker("exec", "round", "stat", "-c", "%u:%g %a", "/data/f").strip()).isEqualTo("1234:5678 640");
-    assertThat(env(b.docker("inspect", "--format", "{{json .Config.Env}}", "round"))).isEqualTo(sourceEnv);
+    assertThat(b.docker("inspect", "--format", "{{json .Config.Env}}", "round").strip()).isEqualTo(sourceEnv);
   }
 
   @Test
